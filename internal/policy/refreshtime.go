@@ -1,0 +1,73 @@
+package policy
+
+import (
+	"hash/fnv"
+	"time"
+)
+
+// Refresh timing. A pod that mounts the token Secret sees a new token only after kubelet syncs the volume, which
+// takes up to about a minute (its sync period plus the Secret cache TTL). MountSyncMargin covers that plus the API
+// call and a retry, so a token is replaced at least this long before it expires whenever the lifetime allows.
+const (
+	MountSyncMargin = 90 * time.Second
+	// refreshFraction: by default a token is replaced when a third of its lifetime is left (cert-manager's rule).
+	refreshFraction = 3
+	// jitterPercent spreads the refreshes of sessions created together over this share of their lifetime.
+	jitterPercent = 5
+)
+
+// RefreshTime is when a token issued at issuedAt and expiring at expiresAt should be replaced: with lead =
+// max(lifetime/3, MountSyncMargin) plus up to 5% of the lifetime of jitter, at expiresAt - lead, but never before
+// half the lifetime has passed (so a short lifetime cannot make the operator mint in a loop). The jitter is derived
+// from seed (the session's UID) and the token, so every reconcile of the same token computes the same time. The
+// result is truncated to the second, the precision of status timestamps.
+func RefreshTime(issuedAt, expiresAt time.Time, seed string) time.Time {
+	lifetime := expiresAt.Sub(issuedAt)
+	if lifetime <= 0 {
+		return issuedAt
+	}
+	lead := max(lifetime/refreshFraction, MountSyncMargin)
+	lead += time.Duration(fraction(seed, expiresAt.Unix()) * float64(lifetime) * jitterPercent / 100)
+	at := expiresAt.Add(-lead)
+	if floor := issuedAt.Add(lifetime / 2); at.Before(floor) {
+		at = floor
+	}
+	return at.Truncate(time.Second)
+}
+
+// CoversMountSync says whether a token refreshed at refreshAt leaves mounted copies MountSyncMargin to catch up
+// before it expires. When it does not, only readers of the Secret itself are guaranteed an unexpired token.
+func CoversMountSync(refreshAt, expiresAt time.Time) bool {
+	return expiresAt.Sub(refreshAt) >= MountSyncMargin
+}
+
+// Backoff after consecutive failures: 10s doubling to a 5 minute cap, with up to 20% deterministic jitter so that
+// sessions failing together do not retry together.
+const (
+	backoffBase = 10 * time.Second
+	backoffCap  = 5 * time.Minute
+)
+
+// Backoff is how long to wait after the failedAttempts-th consecutive failure before trying again.
+func Backoff(failedAttempts int32, seed string) time.Duration {
+	if failedAttempts <= 0 {
+		return 0
+	}
+	d := backoffCap
+	if failedAttempts < 16 {
+		d = min(backoffBase<<(failedAttempts-1), backoffCap)
+	}
+	return d + time.Duration(fraction(seed, int64(failedAttempts))*float64(d)/5)
+}
+
+// fraction maps (seed, n) to a stable number in [0, 1).
+func fraction(seed string, n int64) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(seed))
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(n >> (8 * i))
+	}
+	h.Write(b[:])
+	return float64(h.Sum64()>>11) / (1 << 53)
+}

@@ -1,0 +1,135 @@
+// Package tokensecret builds and reads the Secret a BurnerSession writes its token to. The Secret is the source of
+// truth: besides the token it records what it was issued for (a hash of the spec and the handled force-refresh
+// value), so the controller can decide from it alone whether a new token is needed.
+package tokensecret
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+)
+
+// Data keys of the token Secret. token and expiresAt are part of the contract; the others help consumers.
+const (
+	KeyToken         = "token"
+	KeyExpiresAt     = "expiresAt"
+	KeyIssuedAt      = "issuedAt"
+	KeyWalletAddress = "walletAddress"
+	KeyScopes        = "scopes"
+)
+
+// Labels and annotations on the token Secret.
+const (
+	// ManagedByLabel marks token Secrets; the manager's Secret cache only holds Secrets with this label.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "burner-operator"
+	// SpecHashAnnotation records SpecHash of the spec the token was issued for.
+	SpecHashAnnotation = "burner.aerosol.com/spec-hash"
+	// ForceRefreshAnnotation records the session's force-refresh value this token answered. It is written in the
+	// same update as the token, so a retry or a restart still yields exactly one new token per value.
+	ForceRefreshAnnotation = burnerv1alpha1.ForceRefreshAnnotation
+)
+
+// Token is what a token Secret holds, parsed.
+type Token struct {
+	Value        string
+	IssuedAt     time.Time
+	ExpiresAt    time.Time
+	SpecHash     string
+	ForceRefresh string
+}
+
+// Lifetime is how long the token was issued for.
+func (t Token) Lifetime() time.Duration { return t.ExpiresAt.Sub(t.IssuedAt) }
+
+// Errors Parse returns; the policy package turns them into condition reasons.
+var (
+	ErrMissingData        = errors.New("secret is missing token data")
+	ErrExpiresAtMalformed = errors.New("secret has an unparsable expiresAt or issuedAt")
+)
+
+// Parse reads a token Secret. Its errors never include the Secret's values.
+func Parse(s *corev1.Secret) (Token, error) {
+	for _, k := range []string{KeyToken, KeyExpiresAt, KeyIssuedAt} {
+		if len(s.Data[k]) == 0 {
+			return Token{}, fmt.Errorf("%w: key %q is empty or absent", ErrMissingData, k)
+		}
+	}
+	expiresAt, err := time.Parse(time.RFC3339, string(s.Data[KeyExpiresAt]))
+	if err != nil {
+		return Token{}, ErrExpiresAtMalformed
+	}
+	issuedAt, err := time.Parse(time.RFC3339, string(s.Data[KeyIssuedAt]))
+	if err != nil || !issuedAt.Before(expiresAt) {
+		return Token{}, ErrExpiresAtMalformed
+	}
+	return Token{
+		Value:        string(s.Data[KeyToken]),
+		IssuedAt:     issuedAt,
+		ExpiresAt:    expiresAt,
+		SpecHash:     s.Annotations[SpecHashAnnotation],
+		ForceRefresh: s.Annotations[ForceRefreshAnnotation],
+	}, nil
+}
+
+// Issued is a token fresh from the API, ready to be written.
+type Issued struct {
+	Token         string
+	IssuedAt      time.Time
+	ExpiresAt     time.Time
+	GrantedScopes []string
+}
+
+// Write puts an issued token into s (new or existing), with the labels and annotations that Parse and the cache
+// rely on. Labels and annotations the user added are kept; the data is replaced as a whole.
+func Write(s *corev1.Secret, bs *burnerv1alpha1.BurnerSession, t Issued) {
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	s.Labels[ManagedByLabel] = ManagedByValue
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[SpecHashAnnotation] = SpecHash(bs.Spec)
+	if v, ok := bs.Annotations[burnerv1alpha1.ForceRefreshAnnotation]; ok {
+		s.Annotations[ForceRefreshAnnotation] = v
+	} else {
+		delete(s.Annotations, ForceRefreshAnnotation)
+	}
+	s.Type = corev1.SecretTypeOpaque
+	s.Data = map[string][]byte{
+		KeyToken:         []byte(t.Token),
+		KeyIssuedAt:      []byte(t.IssuedAt.UTC().Format(time.RFC3339)),
+		KeyExpiresAt:     []byte(t.ExpiresAt.UTC().Format(time.RFC3339)),
+		KeyWalletAddress: []byte(bs.Spec.WalletAddress),
+		KeyScopes:        []byte(strings.Join(t.GrantedScopes, " ")),
+	}
+}
+
+// SpecHash fingerprints everything a token depends on: the wallet, the scopes (order-insensitive), the ttl and the
+// API key reference. Labels, annotations and other metadata are deliberately left out.
+func SpecHash(spec burnerv1alpha1.BurnerSessionSpec) string {
+	scopes := make([]string, 0, len(spec.Scopes))
+	for _, s := range spec.Scopes {
+		scopes = append(scopes, string(s))
+	}
+	slices.Sort(scopes)
+	h := sha256.New()
+	for _, part := range []string{
+		spec.WalletAddress, strings.Join(scopes, ","), strconv.Itoa(int(spec.TTLSeconds)),
+		spec.APIKeySecretRef.Name, spec.APIKeySecretRef.Key,
+	} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
