@@ -1,0 +1,236 @@
+package v1alpha1_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
+
+const wallet = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy"
+
+// session returns a valid BurnerSession as the YAML a user would apply, with edit applied to its spec.
+func session(edit func(spec map[string]any)) *unstructured.Unstructured {
+	spec := map[string]any{
+		"walletAddress":   wallet,
+		"apiKeySecretRef": map[string]any{"name": "burner-api-key"},
+	}
+	if edit != nil {
+		edit(spec)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "burner.aerosol.com/v1alpha1", "kind": "BurnerSession",
+		"metadata": map[string]any{"generateName": "bs-"},
+		"spec":     spec,
+	}}
+	return u
+}
+
+func TestValidation(t *testing.T) {
+	ns := env.Namespace(t)
+	cases := []struct {
+		name string
+		edit func(spec map[string]any)
+		// wantErr lists substrings of the apiserver's message; empty means the object is accepted.
+		wantErr []string
+	}{
+		{name: "minimal", edit: nil},
+		{name: "all fields", edit: func(s map[string]any) {
+			s["scopes"] = []any{"wallet:read", "transactions:build", "transactions:submit"}
+			s["ttlSeconds"] = int64(3600)
+			s["apiKeySecretRef"] = map[string]any{"name": "key", "key": "my.key_1"}
+			s["secretName"] = "token-secret"
+		}},
+		{name: "all-ones address", edit: func(s map[string]any) { s["walletAddress"] = "11111111111111111111111111111111" }},
+		{name: "ttl minimum", edit: func(s map[string]any) { s["ttlSeconds"] = int64(60) }},
+		{name: "missing wallet", edit: func(s map[string]any) { delete(s, "walletAddress") },
+			wantErr: []string{"spec.walletAddress", "Required"}},
+		{name: "wallet too short", edit: func(s map[string]any) { s["walletAddress"] = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRM" },
+			wantErr: []string{"spec.walletAddress", "at least 32"}},
+		{name: "wallet too long", edit: func(s map[string]any) { s["walletAddress"] = wallet + "DRpbCBMxV" },
+			wantErr: []string{"spec.walletAddress", "more than 44"}},
+		{name: "wallet not base58", edit: func(s map[string]any) { s["walletAddress"] = "0OIl" + wallet[4:] },
+			wantErr: []string{"spec.walletAddress", "should match"}},
+		{name: "unknown scope", edit: func(s map[string]any) { s["scopes"] = []any{"root:all"} },
+			wantErr: []string{"spec.scopes[0]", "Unsupported value"}},
+		{name: "duplicate scope", edit: func(s map[string]any) { s["scopes"] = []any{"wallet:read", "wallet:read"} },
+			wantErr: []string{"spec.scopes[1]", "Duplicate value"}},
+		{name: "empty scopes", edit: func(s map[string]any) { s["scopes"] = []any{} },
+			wantErr: []string{"spec.scopes", "at least 1"}},
+		{name: "ttl too long", edit: func(s map[string]any) { s["ttlSeconds"] = int64(4000) },
+			wantErr: []string{"spec.ttlSeconds", "less than or equal to 3600"}},
+		{name: "ttl too short", edit: func(s map[string]any) { s["ttlSeconds"] = int64(59) },
+			wantErr: []string{"spec.ttlSeconds", "greater than or equal to 60"}},
+		{name: "ttl not an integer", edit: func(s map[string]any) { s["ttlSeconds"] = "300" },
+			wantErr: []string{"spec.ttlSeconds", "integer"}},
+		{name: "missing key ref", edit: func(s map[string]any) { delete(s, "apiKeySecretRef") },
+			wantErr: []string{"spec.apiKeySecretRef", "Required"}},
+		{name: "key ref without name", edit: func(s map[string]any) { s["apiKeySecretRef"] = map[string]any{"key": "k"} },
+			wantErr: []string{"spec.apiKeySecretRef.name", "Required"}},
+		{name: "key ref bad key", edit: func(s map[string]any) {
+			s["apiKeySecretRef"] = map[string]any{"name": "k", "key": "a/b"}
+		}, wantErr: []string{"spec.apiKeySecretRef.key", "should match"}},
+		{name: "bad secretName", edit: func(s map[string]any) { s["secretName"] = "Not_A_Name" },
+			wantErr: []string{"spec.secretName", "should match"}},
+		{name: "unknown field", edit: func(s map[string]any) { s["tttl"] = int64(5) },
+			wantErr: []string{"unknown field", "spec.tttl"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			u := session(tc.edit)
+			u.SetNamespace(ns)
+			err := env.Client.Create(context.Background(), u, client.FieldValidation("Strict"))
+			if len(tc.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("want accepted, got %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want rejected with %q, was accepted", tc.wantErr)
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	ns := env.Namespace(t)
+	u := session(nil)
+	u.SetNamespace(ns)
+	ctx := context.Background()
+	if err := env.Client.Create(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	var bs burnerv1alpha1.BurnerSession
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(u), &bs); err != nil {
+		t.Fatal(err)
+	}
+	if bs.Spec.TTLSeconds != 300 || bs.Spec.APIKeySecretRef.Key != "apiKey" || bs.Spec.Scopes != nil ||
+		bs.Spec.SecretName != "" || bs.TokenSecretName() != bs.Name {
+		t.Fatalf("defaults not applied as documented: %+v", bs.Spec)
+	}
+}
+
+func TestSecretNameIsImmutable(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	for _, tc := range []struct{ from, to string }{{"a", "b"}, {"", "b"}, {"a", ""}} {
+		u := session(func(s map[string]any) {
+			if tc.from != "" {
+				s["secretName"] = tc.from
+			}
+		})
+		u.SetNamespace(ns)
+		if err := env.Client.Create(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if tc.to == "" {
+			unstructured.RemoveNestedField(u.Object, "spec", "secretName")
+		} else {
+			_ = unstructured.SetNestedField(u.Object, tc.to, "spec", "secretName")
+		}
+		err := env.Client.Update(ctx, u)
+		if err == nil || !strings.Contains(err.Error(), "secretName is immutable") {
+			t.Errorf("%q -> %q: want immutability error, got %v", tc.from, tc.to, err)
+		}
+	}
+}
+
+func TestStatusSubresource(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	bs := &burnerv1alpha1.BurnerSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "status"},
+		Spec: burnerv1alpha1.BurnerSessionSpec{
+			WalletAddress: wallet, APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: "k"},
+		},
+	}
+	if err := env.Client.Create(ctx, bs); err != nil {
+		t.Fatal(err)
+	}
+	// A status written through the main resource is dropped; through the subresource it sticks and does not bump
+	// the generation.
+	bs.Status.SecretName = "ignored"
+	if err := env.Client.Update(ctx, bs); err != nil {
+		t.Fatal(err)
+	}
+	if bs.Status.SecretName != "" {
+		t.Fatalf("status written through the main resource: %+v", bs.Status)
+	}
+	gen := bs.Generation
+	bs.Status.SecretName = "status"
+	bs.Status.ObservedGeneration = gen
+	if err := env.Client.Status().Update(ctx, bs); err != nil {
+		t.Fatal(err)
+	}
+	var got burnerv1alpha1.BurnerSession
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bs), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.SecretName != "status" || got.Generation != gen {
+		t.Fatalf("status subresource: got %+v generation %d", got.Status, got.Generation)
+	}
+}
+
+// TestSamplesDryRun applies every sample with kubectl --dry-run=server, and every invalid sample must be refused
+// with a message naming the field.
+func TestSamplesDryRun(t *testing.T) {
+	ns := env.Namespace(t)
+	kubeconfig := writeKubeconfig(t)
+	root := testenv.RepoRoot()
+	samples, _ := filepath.Glob(filepath.Join(root, "config", "samples", "*.yaml"))
+	for _, f := range samples {
+		if filepath.Base(f) == "kustomization.yaml" {
+			continue
+		}
+		if out, err := kubectl(kubeconfig, "apply", "--dry-run=server", "-n", ns, "-f", f); err != nil {
+			t.Errorf("%s: %v\n%s", filepath.Base(f), err, out)
+		}
+	}
+	for file, field := range map[string]string{
+		"ttl-too-long.yaml": "spec.ttlSeconds", "unknown-scope.yaml": "spec.scopes[0]", "missing-wallet.yaml": "spec.walletAddress",
+	} {
+		out, err := kubectl(kubeconfig, "apply", "--dry-run=server", "-n", ns, "-f",
+			filepath.Join(root, "test", "testdata", "invalid", file))
+		if err == nil || !strings.Contains(out, field) {
+			t.Errorf("%s: want rejection naming %s, got err=%v\n%s", file, field, err, out)
+		}
+	}
+}
+
+func kubectl(kubeconfig string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func writeKubeconfig(t *testing.T) string {
+	t.Helper()
+	data, err := testenv.Kubeconfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
