@@ -1,0 +1,96 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+func TestChains(t *testing.T) {
+	issued := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	session := func() *burnerv1alpha1.BurnerSession {
+		return &burnerv1alpha1.BurnerSession{
+			ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", UID: "uid-1"},
+			Spec: burnerv1alpha1.BurnerSessionSpec{
+				WalletAddress: "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy", TTLSeconds: 300,
+				APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: "key", Key: "apiKey"},
+			},
+		}
+	}
+	secretFor := func(bs *burnerv1alpha1.BurnerSession) *corev1.Secret {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{{
+			APIVersion: "burner.aerosol.com/v1alpha1", Kind: "BurnerSession", Name: "s", UID: "uid-1", Controller: ptr.To(true),
+		}}}}
+		tokensecret.Write(s, bs, tokensecret.Issued{Token: "t", IssuedAt: issued, ExpiresAt: issued.Add(5 * time.Minute)})
+		return s
+	}
+	cases := []struct {
+		name         string
+		mutate       func(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret
+		now          time.Duration
+		wantRefresh  string
+		wantNotReady string
+	}{
+		{name: "fresh token", now: time.Minute},
+		{name: "missing", mutate: func(_ *burnerv1alpha1.BurnerSession, _ *corev1.Secret) *corev1.Secret { return nil },
+			wantRefresh: ReasonSecretMissing, wantNotReady: ReasonSecretMissing},
+		{name: "not owned", mutate: func(_ *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
+			s.OwnerReferences = nil
+			return s
+		}, wantRefresh: ReasonSecretNotOwned, wantNotReady: ReasonSecretNotOwned},
+		{name: "token removed", mutate: func(_ *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
+			delete(s.Data, tokensecret.KeyToken)
+			return s
+		}, wantRefresh: ReasonSecretMissingData, wantNotReady: ReasonSecretMissingData},
+		{name: "bad expiresAt", mutate: func(_ *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
+			s.Data[tokensecret.KeyExpiresAt] = []byte("tomorrow")
+			return s
+		}, wantRefresh: ReasonExpiresAtUnparsable, wantNotReady: ReasonExpiresAtUnparsable},
+		{name: "wallet changed", mutate: func(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
+			bs.Spec.WalletAddress = "11111111111111111111111111111111"
+			return s
+		}, wantRefresh: ReasonSpecChanged, wantNotReady: ReasonSpecChanged},
+		{name: "scope order is not a change", mutate: func(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
+			bs.Spec.Scopes = []burnerv1alpha1.Scope{"wallet:read", "transactions:build"}
+			s = secretFor(bs)
+			bs.Spec.Scopes = []burnerv1alpha1.Scope{"transactions:build", "wallet:read"}
+			return s
+		}},
+		{name: "labels are not a change", mutate: func(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
+			bs.Labels = map[string]string{"team": "x"}
+			return s
+		}},
+		{name: "force refresh", mutate: func(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
+			bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
+			return s
+		}, wantRefresh: ReasonForceRefresh},
+		{name: "force refresh answered", mutate: func(bs *burnerv1alpha1.BurnerSession, _ *corev1.Secret) *corev1.Secret {
+			bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
+			return secretFor(bs)
+		}},
+		{name: "due for refresh", now: 4 * time.Minute, wantRefresh: ReasonNearingExpiry},
+		{name: "expired", now: 5 * time.Minute, wantRefresh: ReasonNearingExpiry, wantNotReady: ReasonExpired},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bs := session()
+			s := secretFor(bs)
+			if tc.mutate != nil {
+				s = tc.mutate(bs, s)
+			}
+			in := NewInput(bs, s, issued.Add(tc.now))
+			if reason, _, _ := NeedsToken.Evaluate(in); reason != tc.wantRefresh {
+				t.Errorf("NeedsToken: %q, want %q", reason, tc.wantRefresh)
+			}
+			if reason, _, _ := NotReady.Evaluate(in); reason != tc.wantNotReady {
+				t.Errorf("NotReady: %q, want %q", reason, tc.wantNotReady)
+			}
+		})
+	}
+}

@@ -1,0 +1,84 @@
+package policy
+
+import (
+	"testing"
+	"time"
+)
+
+func TestRefreshTime(t *testing.T) {
+	issued := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name     string
+		lifetime time.Duration
+		// refresh must fall in [earliest, latest] after issue, whatever the jitter.
+		earliest, latest time.Duration
+		coversMountSync  bool
+	}{
+		// lead = lifetime/3 (100s) + up to 5% (15s): refresh 185s..200s after issue.
+		{"default 300s", 300 * time.Second, 185 * time.Second, 200 * time.Second, true},
+		// lead = 1200s + up to 180s.
+		{"one hour", time.Hour, 2220 * time.Second, 2400 * time.Second, true},
+		// lifetime/3 = 60s < margin: lead = 90s + up to 9s.
+		{"180s", 180 * time.Second, 90 * time.Second, 90 * time.Second, true},
+		// The margin cannot be kept: clamp to half the lifetime, and say so.
+		{"minimum 60s", 60 * time.Second, 30 * time.Second, 30 * time.Second, false},
+		{"120s", 120 * time.Second, 60 * time.Second, 60 * time.Second, false},
+		// A token the API cut short (expiresAt rules, not the requested ttl).
+		{"cut to 100s", 100 * time.Second, 50 * time.Second, 50 * time.Second, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			expires := issued.Add(tc.lifetime)
+			for _, seed := range []string{"a", "b", "c", "uid-1234", ""} {
+				at := RefreshTime(issued, expires, seed)
+				if d := at.Sub(issued); d < tc.earliest || d > tc.latest {
+					t.Errorf("seed %q: refresh %s after issue, want %s..%s", seed, d, tc.earliest, tc.latest)
+				}
+				if at != RefreshTime(issued, expires, seed) {
+					t.Errorf("seed %q: not deterministic", seed)
+				}
+				if at.Nanosecond() != 0 {
+					t.Errorf("not truncated to the second: %s", at)
+				}
+				if got := CoversMountSync(at, expires); got != tc.coversMountSync {
+					t.Errorf("CoversMountSync = %v, want %v", got, tc.coversMountSync)
+				}
+			}
+		})
+	}
+	if got := RefreshTime(issued, issued, "x"); !got.Equal(issued) {
+		t.Errorf("zero lifetime: want refresh at once, got %s", got)
+	}
+}
+
+func TestRefreshTimeSpreadsSessions(t *testing.T) {
+	issued := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	expires := issued.Add(time.Hour)
+	seen := map[time.Time]bool{}
+	for i := range 100 {
+		seen[RefreshTime(issued, expires, string(rune('a'+i%26))+string(rune('a'+i/26)))] = true
+	}
+	// 100 sessions issued in the same second spread over a 180s jitter window.
+	if len(seen) < 50 {
+		t.Fatalf("only %d distinct refresh times for 100 sessions", len(seen))
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	cases := []struct {
+		attempts int32
+		min, max time.Duration
+	}{
+		{0, 0, 0},
+		{1, 10 * time.Second, 12 * time.Second},
+		{2, 20 * time.Second, 24 * time.Second},
+		{3, 40 * time.Second, 48 * time.Second},
+		{6, 5 * time.Minute, 6 * time.Minute},
+		{100, 5 * time.Minute, 6 * time.Minute},
+	}
+	for _, tc := range cases {
+		if got := Backoff(tc.attempts, "uid"); got < tc.min || got > tc.max {
+			t.Errorf("Backoff(%d) = %s, want %s..%s", tc.attempts, got, tc.min, tc.max)
+		}
+	}
+}
