@@ -14,50 +14,145 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Package controller holds the BurnerSession reconciler: it gathers the observed state, lets the policy package
+// decide, calls the Burner API only when a new token is due, and writes the token Secret and the status.
 package controller
 
 import (
 	"context"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
-// BurnerSessionReconciler reconciles a BurnerSession object
+// SessionIssuer mints session tokens; *burnerapi.Client implements it.
+type SessionIssuer interface {
+	CreateSession(ctx context.Context, apiKey string, req burnerapi.Request) (*burnerapi.Session, error)
+}
+
+// BurnerSessionReconciler keeps each BurnerSession's token Secret holding a valid token.
 type BurnerSessionReconciler struct {
+	// Client reads BurnerSessions and token Secrets from the manager's cache, which holds only managed Secrets.
 	client.Client
-	Scheme *runtime.Scheme
+	// APIReader reads Secrets the cache does not hold (API keys, foreign Secrets in the way) straight from the
+	// apiserver, so the manager never caches every Secret in the cluster.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	// Clock is the only source of time for decisions; tests inject a fake one.
+	Clock clock.PassiveClock
+	API   SessionIssuer
+
+	// issued keeps the last token written per session, so a token Secret deleted or edited by hand is repaired
+	// without minting while that token is still valid.
+	issued issuedTokens
+	// existing tells whether a Secret of that name exists at all (metadata-only cache of every Secret).
+	existing client.Reader
 }
 
-// +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile is part of the main kubernetes reconciliation loop which aims to
-// move the current state of the cluster closer to the desired state.
-// TODO(user): Modify the Reconcile function to compare the state specified by
-// the BurnerSession object against the actual cluster state, and then
-// perform operations to make the cluster state reflect the state specified by
-// the user.
-//
-// For more details, check Reconcile and its Result here:
-// - https://pkg.go.dev/sigs.k8s.io/controller-runtime@v0.25.0/pkg/reconcile
-func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	_ = logf.FromContext(ctx)
+// Reconcile brings one BurnerSession's token Secret up to date and reports it in status.
+func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+	// 1. Load the session. A session being deleted needs nothing: its Secret is garbage-collected with it.
+	bs := &burnerv1alpha1.BurnerSession{}
+	if err := r.Get(ctx, req.NamespacedName, bs); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			r.issued.forget(req.NamespacedName)
+			forgetSessionMetrics(req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !bs.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	orig := bs.DeepCopy()
+	defer func() {
+		if reterr == nil {
+			bs.Status.ObservedGeneration = bs.Generation
+		}
+		reterr = r.patchStatus(ctx, orig, bs, reterr)
+	}()
 
-	// TODO(user): your logic here
+	// 2. Observe the token Secret and let the policy decide.
+	secret, err := r.tokenSecret(ctx, bs)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	now := r.Clock.Now()
+	in := policy.NewInput(bs, secret, now)
+	bs.Status.SecretName = bs.TokenSecretName()
+	reason, message, due := policy.NeedsToken.Evaluate(in)
+	if reason == policy.ReasonSecretNotOwned {
+		// Writing would destroy somebody else's data; the Secret watch brings us back when it is removed.
+		r.markFailed(bs, in, failure{Reason: reason, Message: message})
+		r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, reason, "Refuse", message)
+		return ctrl.Result{}, nil
+	}
 
-	return ctrl.Result{}, nil
+	// 3. Not due: the stored token stands. Repair the Secret from memory if it was edited by hand.
+	if !due {
+		if err := r.restoreIfEdited(ctx, bs, secret); err != nil {
+			return ctrl.Result{}, err
+		}
+		return r.markValid(bs, in), nil
+	}
+
+	// 4. Due because the Secret was deleted or damaged while the last token we wrote is still good: rewrite it.
+	if last, ok := r.issued.reusable(bs, now); ok {
+		secret, err = r.writeToken(ctx, bs, secret, last)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, "Repaired", "Repair",
+			"restored the current token into Secret %q (%s)", secret.Name, message)
+		return r.markValid(bs, policy.NewInput(bs, secret, now)), nil
+	}
+
+	// 5. Mint a new token, unless a previous failure says to wait.
+	return r.issue(ctx, bs, in, reason, message)
 }
 
-// SetupWithManager sets up the controller with the Manager.
-func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&burnerv1alpha1.BurnerSession{}).
-		Named("burnersession").
-		Complete(r)
+// requeueAt is the result that brings the session back at t, rounded up to the second; the workqueue runs on the
+// real clock, so this is a duration, not a time.
+func requeueAt(now, t time.Time) ctrl.Result {
+	d := t.Sub(now)
+	if d <= 0 {
+		return ctrl.Result{RequeueAfter: time.Second}
+	}
+	return ctrl.Result{RequeueAfter: d.Truncate(time.Second) + time.Second}
+}
+
+// tokenSecret returns the session's token Secret, or nil when there is none. Managed Secrets come from the cache;
+// a Secret of that name that the cache does not hold (unlabelled, so not ours or stripped by hand) is read once
+// directly, and only when the metadata cache says it exists.
+func (r *BurnerSessionReconciler) tokenSecret(ctx context.Context, bs *burnerv1alpha1.BurnerSession) (*corev1.Secret, error) {
+	key := client.ObjectKey{Namespace: bs.Namespace, Name: bs.TokenSecretName()}
+	s := &corev1.Secret{}
+	err := r.Get(ctx, key, s)
+	if client.IgnoreNotFound(err) != nil {
+		return nil, err
+	}
+	if err == nil {
+		return s, nil
+	}
+	if exists, err := r.secretExists(ctx, key); err != nil || !exists {
+		return nil, err
+	}
+	if err := r.APIReader.Get(ctx, key, s); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return s, nil
 }

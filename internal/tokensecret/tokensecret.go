@@ -44,6 +44,7 @@ type Token struct {
 	Value        string
 	IssuedAt     time.Time
 	ExpiresAt    time.Time
+	Scopes       []string
 	SpecHash     string
 	ForceRefresh string
 }
@@ -76,6 +77,7 @@ func Parse(s *corev1.Secret) (Token, error) {
 		Value:        string(s.Data[KeyToken]),
 		IssuedAt:     issuedAt,
 		ExpiresAt:    expiresAt,
+		Scopes:       strings.Fields(string(s.Data[KeyScopes])),
 		SpecHash:     s.Annotations[SpecHashAnnotation],
 		ForceRefresh: s.Annotations[ForceRefreshAnnotation],
 	}, nil

@@ -1,0 +1,52 @@
+// Command burner-sim serves a simulator of the Burner API's session endpoint on a loopback address, for the demo
+// and for trying the operator locally (make sim). Admin endpoints under /admin/ steer it; see burnersim.AdminHandler.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/burner-operator/burner-operator/internal/burnersim"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:8089", "address to serve on")
+	keys := flag.String("api-keys", envOr("BURNER_SIM_API_KEYS", "ak_test_demo"), "comma-separated API keys to accept")
+	latency := flag.Duration("latency", 0, "delay every response by this much")
+	maxLifetime := flag.Duration("max-lifetime", 0, "grant at most this lifetime, whatever ttl is asked (0: no cap)")
+	rateLimit := flag.Float64("rate-limit", 0, "requests per second allowed per key, beyond which 429 (0: no limit)")
+	burst := flag.Int("rate-limit-burst", 1, "burst of the per-key rate limit")
+	flag.Parse()
+
+	accepted := strings.Split(*keys, ",")
+	sim := burnersim.New(burnersim.WithKeys(accepted...), burnersim.WithLatency(*latency),
+		burnersim.WithMaxLifetime(*maxLifetime))
+	for _, k := range accepted {
+		sim.SetRateLimit(k, *rateLimit, *burst, time.Second)
+	}
+	url, err := sim.Listen(*listen)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "burner-sim:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("burner-sim listening on %s (api keys: %d)\n", url, len(accepted))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	sim.Close()
+	fmt.Println("burner-sim stopped")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

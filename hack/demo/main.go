@@ -1,0 +1,275 @@
+// Command demo runs burner-operator end to end on this machine: a local kube-apiserver and etcd (envtest), the
+// Burner API simulator and the operator as real processes, a sample session with a short ttl, and a consumer that
+// reads the token Secret the way a pod would. It runs until Ctrl-C, or with DEMO_DURATION set exits 0 as soon as
+// a refresh was observed (non-zero if none was within that time). Everything it starts and every file it writes
+// is removed on exit.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/testenv"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+const (
+	demoKey  = "ak_test_demo"
+	demoTTL  = 60
+	wallet   = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy"
+	session  = "demo"
+	keyName  = "burner-api-key"
+	demoNS   = "default"
+	tokenKey = tokensecret.KeyToken
+)
+
+func main() {
+	if err := run(); err != nil {
+		say("demo failed: %v", err)
+		os.Exit(1)
+	}
+}
+
+func say(format string, args ...any) {
+	fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func run() error {
+	var duration time.Duration
+	if d := os.Getenv("DEMO_DURATION"); d != "" {
+		var err error
+		if duration, err = time.ParseDuration(d); err != nil {
+			return fmt.Errorf("DEMO_DURATION: %w", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+
+	dir, err := os.MkdirTemp("", "burner-demo-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		_ = os.RemoveAll(dir)
+		say("cleaned up: processes stopped, %s removed", dir)
+	}()
+
+	say("starting kube-apiserver and etcd (envtest)...")
+	env, err := testenv.Start()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = env.Stop() }()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	data, err := testenv.Kubeconfig(env.Config)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
+		return err
+	}
+	say("control plane up, CRD installed. Talk to it with:")
+	say("    export KUBECONFIG=%s", kubeconfig)
+	say("    %s get burnersessions,secrets", filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"))
+
+	simAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	sim, err := start(dir, "burner-sim", "bin/burner-sim", "--listen", simAddr, "--api-keys", demoKey)
+	if err != nil {
+		return err
+	}
+	defer sim.stop()
+	if err := waitListening(ctx, simAddr); err != nil {
+		return err
+	}
+	say("Burner API simulator listening on http://%s (log: %s)", simAddr, sim.log)
+
+	mgr, err := start(dir, "manager", "bin/manager", "--kubeconfig", kubeconfig,
+		"--burner-api-url", "http://"+simAddr, "--health-probe-bind-address", "0", "--metrics-bind-address", "0")
+	if err != nil {
+		return err
+	}
+	defer mgr.stop()
+	say("operator started (log: %s)", mgr.log)
+
+	c := env.Client
+	if err := c.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: demoNS, Name: keyName},
+		StringData: map[string]string{burnerv1alpha1.DefaultAPIKeySecretKey: demoKey},
+	}); err != nil {
+		return err
+	}
+	if err := c.Create(ctx, &burnerv1alpha1.BurnerSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: demoNS, Name: session},
+		Spec: burnerv1alpha1.BurnerSessionSpec{
+			WalletAddress: wallet, TTLSeconds: demoTTL,
+			Scopes:          []burnerv1alpha1.Scope{burnerv1alpha1.ScopeWalletRead, burnerv1alpha1.ScopeTransactionsBuild},
+			APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: keyName},
+		},
+	}); err != nil {
+		return err
+	}
+	say("applied Secret/%s and BurnerSession/%s (wallet %s…, ttl %ds)", keyName, session, wallet[:8], demoTTL)
+
+	refreshed, err := watch(ctx, c, duration > 0)
+	switch {
+	case refreshed && duration > 0:
+		say("a refresh was observed: demo passed")
+		return nil
+	case duration > 0:
+		return fmt.Errorf("no refresh observed within DEMO_DURATION=%s", duration)
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		say("interrupted")
+		return nil
+	default:
+		return err
+	}
+}
+
+// watch prints the session's progress and, like a pod reading its mounted Secret, the token it would use. It
+// returns once a refresh was seen when stopAtRefresh is set, or when ctx ends.
+func watch(ctx context.Context, c client.Client, stopAtRefresh bool) (bool, error) {
+	var lastReady, firstToken, lastToken string
+	refreshed := false
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return refreshed, ctx.Err()
+		case <-tick.C:
+		}
+		bs := &burnerv1alpha1.BurnerSession{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: demoNS, Name: session}, bs); err != nil {
+			continue
+		}
+		if cond := meta.FindStatusCondition(bs.Status.Conditions, burnerv1alpha1.ConditionReady); cond != nil &&
+			string(cond.Status)+cond.Reason != lastReady {
+			lastReady = string(cond.Status) + cond.Reason
+			say("BurnerSession/%s Ready=%s (%s): %s", session, cond.Status, cond.Reason, cond.Message)
+		}
+		s := &corev1.Secret{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: demoNS, Name: bs.TokenSecretName()}, s); err != nil {
+			continue
+		}
+		token := string(s.Data[tokenKey])
+		if token == "" || token == lastToken {
+			continue
+		}
+		if firstToken == "" {
+			firstToken = token
+			say("Secret/%s written: keys %s", s.Name, strings.Join(keys(s.Data), ", "))
+		} else {
+			refreshed = true
+			say("refresh: the Secret now holds a new token")
+		}
+		lastToken = token
+		say("consumer reads token …%s, valid until %s (%s left)", token[len(token)-6:], s.Data[tokensecret.KeyExpiresAt],
+			untilRFC3339(string(s.Data[tokensecret.KeyExpiresAt])))
+		if refreshed && stopAtRefresh {
+			return true, nil
+		}
+	}
+}
+
+func keys(m map[string][]byte) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func untilRFC3339(s string) time.Duration {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return 0
+	}
+	return time.Until(t).Round(time.Second)
+}
+
+// process is a child process whose output goes to a log file in the demo's directory.
+type process struct {
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func start(dir, name, bin string, args ...string) (*process, error) {
+	log := filepath.Join(dir, name+".log")
+	f, err := os.Create(log)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	// Its own process group, so Ctrl-C reaches the demo first and the demo stops its children in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("starting %s (run through `make demo`, which builds it): %w", bin, err)
+	}
+	p := &process{cmd: cmd, log: log, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		_ = f.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// stop asks the process to shut down gracefully and kills it if it has not within 10 s.
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
+}
+
+func waitListening(ctx context.Context, addr string) error {
+	for range 100 {
+		if conn, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+			return conn.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("nothing listening on %s", addr)
+}

@@ -1,0 +1,42 @@
+package burnersim
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Fault is a way for the simulator to fail a request.
+type Fault int
+
+// The faults FailNext can inject.
+const (
+	FaultNone       Fault = iota
+	Fault500              // 500 Internal Server Error
+	Fault503              // 503 Service Unavailable
+	FaultTimeout          // no answer until the client gives up (at most a minute)
+	FaultMalformed        // 200 with a body that is not valid JSON
+	FaultPastExpiry       // 200 with a real token whose expiresAt is already past
+	FaultReset            // the connection is closed without an answer
+)
+
+var faultNames = map[Fault]string{
+	FaultNone: "none", Fault500: "500", Fault503: "503", FaultTimeout: "timeout", FaultMalformed: "malformed",
+	FaultPastExpiry: "past-expiry", FaultReset: "reset",
+}
+
+func (f Fault) String() string {
+	if n, ok := faultNames[f]; ok {
+		return n
+	}
+	return fmt.Sprintf("Fault(%d)", int(f))
+}
+
+// ParseFault reads a fault by its String name.
+func ParseFault(s string) (Fault, error) {
+	for f, n := range faultNames {
+		if strings.EqualFold(n, s) {
+			return f, nil
+		}
+	}
+	return FaultNone, fmt.Errorf("unknown fault %q", s)
+}

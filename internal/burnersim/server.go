@@ -1,0 +1,222 @@
+// Package burnersim is a faithful simulator of the Burner API's session endpoint, for tests and the demo. It is
+// as strict as the real API about the request (unknown fields, bad wallet, bad scope, ttl out of range: 400;
+// unknown or revoked key: 401), issues real HS256 JWTs whose exp matches expiresAt, and can be told to misbehave:
+// per-key rate limits with Retry-After, latency, 5xx, hangs, resets, malformed or already-expired responses. It
+// counts every call.
+package burnersim
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+	"k8s.io/utils/clock"
+
+)
+
+// Server simulates the Burner API. It is an http.Handler; Start serves it on a loopback port.
+type Server struct {
+	mu          sync.Mutex
+	clock       clock.PassiveClock
+	signingKey  []byte
+	keys        map[string]bool // key -> active (false: revoked)
+	latency     time.Duration
+	maxLifetime time.Duration
+	fault       Fault
+	faultCount  int
+	limits      map[string]*keyLimit
+	stats       Stats
+
+	httpServer *http.Server
+}
+
+type keyLimit struct {
+	limiter    *rate.Limiter
+	retryAfter time.Duration
+	httpDate   bool
+}
+
+// Stats counts the calls the simulator has seen. Keys are identified by Fingerprint, never by value.
+type Stats struct {
+	Total         int            `json:"total"`
+	ByStatus      map[int]int    `json:"byStatus"`
+	Mints         int            `json:"mints"`
+	MintsByWallet map[string]int `json:"mintsByWallet"`
+	MintsByKey    map[string]int `json:"mintsByKey"`
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithClock sets the clock for iat, exp and expiresAt (and the rate limits), so tests with a fake clock get tokens
+// that expire on the fake timeline.
+func WithClock(c clock.PassiveClock) Option { return func(s *Server) { s.clock = c } }
+
+// WithKeys sets the API keys the simulator accepts.
+func WithKeys(keys ...string) Option {
+	return func(s *Server) {
+		for _, k := range keys {
+			s.keys[k] = true
+		}
+	}
+}
+
+// WithSigningKey sets the HS256 key of the issued JWTs (random by default).
+func WithSigningKey(key []byte) Option { return func(s *Server) { s.signingKey = key } }
+
+// WithMaxLifetime caps the lifetime granted, whatever ttl is asked (0: no cap).
+func WithMaxLifetime(d time.Duration) Option { return func(s *Server) { s.maxLifetime = d } }
+
+// WithLatency delays every response.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
+// New returns a simulator.
+func New(opts ...Option) *Server {
+	s := &Server{clock: clock.RealClock{}, keys: map[string]bool{}, limits: map[string]*keyLimit{}}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.signingKey == nil {
+		s.signingKey = make([]byte, 32)
+		_, _ = rand.Read(s.signingKey)
+	}
+	s.Reset()
+	return s
+}
+
+// Fingerprint identifies an API key in stats and logs without revealing it.
+func Fingerprint(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:4])
+}
+
+// Start serves the simulator (and its admin endpoints under /admin/) on a free loopback port and returns its base
+// URL.
+func (s *Server) Start() (string, error) {
+	return s.Listen("127.0.0.1:0")
+}
+
+// Listen serves the simulator and its admin endpoints on addr and returns its base URL.
+func (s *Server) Listen(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", s.AdminHandler())
+	mux.Handle("/", s)
+	s.httpServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.httpServer.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops a started simulator, dropping open connections (hung requests included).
+func (s *Server) Close() {
+	if s.httpServer != nil {
+		_ = s.httpServer.Close()
+	}
+}
+
+// AddKey accepts key (again, if it was revoked).
+func (s *Server) AddKey(key string) { s.setKey(key, true) }
+
+// RevokeKey makes key answer 401.
+func (s *Server) RevokeKey(key string) { s.setKey(key, false) }
+
+func (s *Server) setKey(key string, active bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[key] = active
+}
+
+// SetLatency delays every later response by d.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// SetMaxLifetime caps the lifetime of later tokens (0: no cap).
+func (s *Server) SetMaxLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxLifetime = d
+}
+
+// FailNext makes the next n session requests fail with f; n = 0 clears a pending fault.
+func (s *Server) FailNext(n int, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault, s.faultCount = f, n
+}
+
+// SetRateLimit limits key to perSecond requests (burst burst); beyond it the simulator answers 429 with a
+// Retry-After of retryAfter in seconds. perSecond <= 0 removes the limit.
+func (s *Server) SetRateLimit(key string, perSecond float64, burst int, retryAfter time.Duration) {
+	s.setRateLimit(key, perSecond, burst, retryAfter, false)
+}
+
+// SetRateLimitHTTPDate is SetRateLimit with Retry-After sent as an HTTP date.
+func (s *Server) SetRateLimitHTTPDate(key string, perSecond float64, burst int, retryAfter time.Duration) {
+	s.setRateLimit(key, perSecond, burst, retryAfter, true)
+}
+
+func (s *Server) setRateLimit(key string, perSecond float64, burst int, retryAfter time.Duration, httpDate bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if perSecond <= 0 {
+		delete(s.limits, key)
+		return
+	}
+	l := rate.NewLimiter(rate.Limit(perSecond), burst)
+	// Start full at the simulator's notion of now (a fake clock may be far from the zero time).
+	l.SetBurstAt(s.clock.Now(), burst)
+	s.limits[key] = &keyLimit{limiter: l, retryAfter: retryAfter, httpDate: httpDate}
+}
+
+// Calls returns a copy of the counters.
+func (s *Server) Calls() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.stats
+	c.ByStatus = maps.Clone(s.stats.ByStatus)
+	c.MintsByWallet = maps.Clone(s.stats.MintsByWallet)
+	c.MintsByKey = maps.Clone(s.stats.MintsByKey)
+	return c
+}
+
+// TotalMints is how many tokens were issued.
+func (s *Server) TotalMints() int { return s.Calls().Mints }
+
+// MintsForWallet is how many tokens were issued for wallet.
+func (s *Server) MintsForWallet(wallet string) int { return s.Calls().MintsByWallet[wallet] }
+
+// Reset zeroes the counters.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats = Stats{ByStatus: map[int]int{}, MintsByWallet: map[string]int{}, MintsByKey: map[string]int{}}
+}
+
+// writeJSON answers with status and v as JSON, and counts the call.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	s.count(status)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) count(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Total++
+	s.stats.ByStatus[status]++
+}
+

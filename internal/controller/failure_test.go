@@ -1,0 +1,223 @@
+package controller
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/burnersim"
+	"github.com/burner-operator/burner-operator/internal/policy"
+)
+
+// TestTransientFailuresBackOffAndKeepTheToken: the API fails at refresh time. The old token is kept and served
+// (Ready stays True, Synced says why), calls follow the exponential backoff instead of storming, Ready turns
+// Expired when the token does, and the first call after the fault clears recovers.
+func TestTransientFailuresBackOffAndKeepTheToken(t *testing.T) {
+	for _, fault := range []burnersim.Fault{burnersim.Fault503, burnersim.FaultMalformed, burnersim.FaultPastExpiry} {
+		t.Run(fault.String(), func(t *testing.T) {
+			f := newFixture(t)
+			f.createSession("pay", nil)
+			f.reconcile("pay")
+			good := f.secret("pay")
+			expiresAt := f.session("pay").Status.ExpiresAt.Time
+
+			f.sim.FailNext(1000, fault)
+			f.clock.SetTime(f.session("pay").Status.RefreshAt.Time)
+			res := f.reconcile("pay")
+			calls := f.sim.Calls().Total
+			f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, ReasonUpstreamError)
+			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
+			f.wantEvent(ReasonUpstreamError)
+			if res.RequeueAfter < 10*time.Second || res.RequeueAfter > 13*time.Second {
+				t.Fatalf("first backoff %s, want 10-12s", res.RequeueAfter)
+			}
+
+			// Reconciles inside the backoff window (events, resyncs) make no call.
+			for range 5 {
+				f.clock.Step(time.Second)
+				f.reconcile("pay")
+			}
+			if got := f.sim.Calls().Total; got != calls {
+				t.Fatalf("%d calls inside the backoff window", got-calls)
+			}
+
+			// Let time run to expiry, reconciling whenever the controller asks: the number of calls grows with the
+			// log of the time, and the Secret keeps the last good token.
+			for now := f.clock.Now(); now.Before(expiresAt); now = f.clock.Now() {
+				f.clock.SetTime(now.Add(f.reconcile("pay").RequeueAfter))
+			}
+			if got := f.sim.Calls().Total; got > calls+4 {
+				t.Fatalf("%d calls in %s of outage: a retry storm", got, expiresAt.Sub(f.session("pay").Status.RefreshAt.Time))
+			}
+			if s := f.secret("pay"); s.ResourceVersion != good.ResourceVersion {
+				t.Fatal("a failed refresh touched the last good token")
+			}
+			f.reconcile("pay")
+			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, policy.ReasonExpired)
+			if st := f.session("pay").Status; st.FailedAttempts < 2 || st.LastFailureReason != ReasonUpstreamError {
+				t.Fatalf("failure not recorded in status: %+v", st)
+			}
+
+			// Fault cleared: recovery within one backoff step.
+			f.sim.FailNext(0, fault)
+			f.clock.Step(f.reconcile("pay").RequeueAfter)
+			f.reconcile("pay")
+			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
+			f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionTrue, ReasonUpToDate)
+			f.wantEvent("Recovered")
+			if st := f.session("pay").Status; st.FailedAttempts != 0 || st.LastFailureTime != nil {
+				t.Fatalf("failure record not cleared: %+v", st)
+			}
+		})
+	}
+}
+
+func TestBackoffSurvivesRestart(t *testing.T) {
+	f := newFixture(t)
+	f.createSession("pay", nil)
+	f.sim.FailNext(1000, burnersim.Fault500)
+	f.reconcile("pay")
+	f.reconcile("pay")
+	f.r = f.newReconciler()
+	f.reconcile("pay")
+	if got := f.sim.Calls().Total; got != 1 {
+		t.Fatalf("%d calls: a restart must not skip the backoff recorded in status", got)
+	}
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonUpstreamError)
+}
+
+// TestInvalidAPIKeyWaitsForTheKeyToChange: 401 is not retried on a timer; a new key version is tried at once.
+func TestInvalidAPIKeyWaitsForTheKeyToChange(t *testing.T) {
+	f := newFixture(t)
+	f.createSession("pay", nil)
+	f.sim.RevokeKey(apiKey)
+	res := f.reconcile("pay")
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonInvalidAPIKey)
+	f.wantEvent(ReasonInvalidAPIKey)
+	if res.RequeueAfter != 0 {
+		t.Fatalf("401 requeued after %s; it must wait for the key Secret to change", res.RequeueAfter)
+	}
+	for range 3 {
+		f.clock.Step(10 * time.Minute)
+		f.reconcile("pay")
+	}
+	if got := f.sim.Calls().Total; got != 1 {
+		t.Fatalf("%d calls with a rejected key", got)
+	}
+
+	const rotated = "ak_test_rotated"
+	f.sim.AddKey(rotated)
+	key := f.secret("burner-api-key")
+	key.Data[burnerv1alpha1.DefaultAPIKeySecretKey] = []byte(rotated)
+	if err := env.Client.Update(f.ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	f.reconcile("pay")
+	f.wantMints(1)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
+}
+
+func TestMissingAPIKey(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		ref    burnerv1alpha1.SecretKeySelector
+		reason string
+	}{
+		{"Secret missing", burnerv1alpha1.SecretKeySelector{Name: "nope", Key: "apiKey"}, ReasonAPIKeySecretNotFound},
+		{"key missing", burnerv1alpha1.SecretKeySelector{Name: "burner-api-key", Key: "other"}, ReasonAPIKeyMissing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.createSession("pay", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.APIKeySecretRef = tc.ref })
+			if res := f.reconcile("pay"); res.RequeueAfter != 0 {
+				t.Fatalf("requeued after %s; the key Secret watch brings the session back", res.RequeueAfter)
+			}
+			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, tc.reason)
+			f.wantEvent(tc.reason)
+			f.wantMints(0)
+			if tc.ref.Name == "nope" {
+				f.createKey("nope", apiKey)
+			} else {
+				key := f.secret("burner-api-key")
+				key.Data["other"] = []byte(apiKey)
+				if err := env.Client.Update(f.ctx, key); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.reconcile("pay")
+			f.wantMints(1)
+		})
+	}
+}
+
+func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
+	f := newFixture(t)
+	f.sim.SetRateLimit(apiKey, 0.001, 1, 30*time.Second)
+	f.createSession("a", nil)
+	f.createSession("b", nil)
+	f.createSession("c", nil)
+	f.reconcile("a")
+	res := f.reconcile("b")
+	f.wantCondition("b", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, ReasonRateLimited)
+	f.wantEvent(ReasonRateLimited)
+	if res.RequeueAfter < 30*time.Second {
+		t.Fatalf("requeued after %s, before Retry-After", res.RequeueAfter)
+	}
+	// The shared per-key limiter holds back the other sessions of that key without calling the API.
+	calls := f.sim.Calls().Total
+	f.reconcile("c")
+	if got := f.sim.Calls().Total; got != calls {
+		t.Fatal("a session sharing the rate-limited key called the API before Retry-After")
+	}
+	f.wantCondition("c", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, ReasonRateLimited)
+}
+
+// rejecting answers every call with a 400, which the CRD's validation makes hard to provoke through the simulator.
+type rejecting struct{ calls int }
+
+func (r *rejecting) CreateSession(context.Context, string, burnerapi.Request) (*burnerapi.Session, error) {
+	r.calls++
+	return nil, &burnerapi.Error{Kind: burnerapi.KindInvalidRequest, StatusCode: 400, Message: "rejected"}
+}
+
+func TestInvalidRequestWaitsForASpecChange(t *testing.T) {
+	f := newFixture(t)
+	api := &rejecting{}
+	f.r.API = api
+	f.createSession("pay", nil)
+	for range 3 {
+		f.clock.Step(time.Hour)
+		if res := f.reconcile("pay"); res.RequeueAfter != 0 {
+			t.Fatalf("400 requeued after %s", res.RequeueAfter)
+		}
+	}
+	if api.calls != 1 {
+		t.Fatalf("%d calls for a rejected spec", api.calls)
+	}
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonInvalidRequest)
+	f.update("pay", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.TTLSeconds = 600 })
+	f.reconcile("pay")
+	if api.calls != 2 {
+		t.Fatalf("spec change did not retry (%d calls)", api.calls)
+	}
+	if st := f.session("pay").Status; st.FailedAttempts != 1 {
+		t.Fatalf("a spec change must restart the failure count: %+v", st)
+	}
+}
+
+// TestInvalidWalletMakesNoCall: an address that passes the CRD pattern but does not decode to 32 bytes.
+func TestInvalidWalletMakesNoCall(t *testing.T) {
+	f := newFixture(t)
+	f.createSession("pay", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.WalletAddress = "1111111111111111111111111111111111111111" })
+	f.reconcile("pay")
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonInvalidSpec)
+	f.wantEvent(ReasonInvalidSpec)
+	if got := f.sim.Calls().Total; got != 0 {
+		t.Fatalf("%d API calls for an invalid wallet", got)
+	}
+}
+

@@ -1,0 +1,192 @@
+package controller
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/burnersim"
+	"github.com/burner-operator/burner-operator/internal/testenv"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
+
+const (
+	wallet  = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy"
+	wallet2 = "11111111111111111111111111111111"
+	apiKey  = "ak_test_7f3c9e1d5b"
+)
+
+// fixture is one test's namespace, fake clock and simulator, with a reconciler that tests drive by calling
+// Reconcile directly (so time only moves when the test says).
+type fixture struct {
+	t      *testing.T
+	ctx    context.Context
+	ns     string
+	clock  *clocktesting.FakeClock
+	sim    *burnersim.Server
+	apiURL string
+	events *events.FakeRecorder
+	r      *BurnerSessionReconciler
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{
+		t: t, ctx: context.Background(), ns: env.Namespace(t),
+		clock: clocktesting.NewFakeClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)),
+	}
+	f.sim = burnersim.New(burnersim.WithClock(f.clock), burnersim.WithKeys(apiKey))
+	url, err := f.sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.sim.Close)
+	f.apiURL = url
+	f.r = f.newReconciler()
+	f.createKey("burner-api-key", apiKey)
+	return f
+}
+
+// newReconciler is a reconciler with nothing in memory, as after a restart.
+func (f *fixture) newReconciler() *BurnerSessionReconciler {
+	api, err := burnerapi.New(f.apiURL, burnerapi.WithClock(f.clock),
+		burnerapi.WithLimiter(burnerapi.NewKeyLimiter(1000, 1000, clock.RealClock{})))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.events = events.NewFakeRecorder(100)
+	return &BurnerSessionReconciler{
+		Client: env.Client, APIReader: env.Client, Scheme: env.Client.Scheme(),
+		Recorder: f.events, Clock: f.clock, API: api,
+	}
+}
+
+func (f *fixture) createKey(name, value string) *corev1.Secret {
+	f.t.Helper()
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
+		Data:       map[string][]byte{burnerv1alpha1.DefaultAPIKeySecretKey: []byte(value)},
+	}
+	if err := env.Client.Create(f.ctx, s); err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+// createSession creates a session (ttl 300 s unless edit changes it) and returns it as stored, with defaults.
+func (f *fixture) createSession(name string, edit func(*burnerv1alpha1.BurnerSession)) *burnerv1alpha1.BurnerSession {
+	f.t.Helper()
+	bs := &burnerv1alpha1.BurnerSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
+		Spec: burnerv1alpha1.BurnerSessionSpec{
+			WalletAddress:   wallet,
+			APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: "burner-api-key"},
+		},
+	}
+	if edit != nil {
+		edit(bs)
+	}
+	if err := env.Client.Create(f.ctx, bs); err != nil {
+		f.t.Fatal(err)
+	}
+	return bs
+}
+
+func (f *fixture) reconcile(name string) ctrl.Result {
+	f.t.Helper()
+	res, err := f.r.Reconcile(f.ctx, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: f.ns, Name: name}})
+	if err != nil {
+		f.t.Fatalf("reconcile %s: %v", name, err)
+	}
+	return res
+}
+
+func (f *fixture) session(name string) *burnerv1alpha1.BurnerSession {
+	f.t.Helper()
+	bs := &burnerv1alpha1.BurnerSession{}
+	if err := env.Client.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: name}, bs); err != nil {
+		f.t.Fatal(err)
+	}
+	return bs
+}
+
+// secret returns the named Secret, or nil if it does not exist.
+func (f *fixture) secret(name string) *corev1.Secret {
+	f.t.Helper()
+	s := &corev1.Secret{}
+	if err := env.Client.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: name}, s); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return nil
+		}
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+func (f *fixture) token(name string) string {
+	f.t.Helper()
+	s := f.secret(name)
+	if s == nil {
+		f.t.Fatalf("Secret %s missing", name)
+	}
+	return string(s.Data[tokensecret.KeyToken])
+}
+
+// update edits the latest version of the session.
+func (f *fixture) update(name string, edit func(*burnerv1alpha1.BurnerSession)) {
+	f.t.Helper()
+	bs := f.session(name)
+	edit(bs)
+	if err := env.Client.Update(f.ctx, bs); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// wantMints checks how many tokens the simulator has minted in this test.
+func (f *fixture) wantMints(n int) {
+	f.t.Helper()
+	if got := f.sim.TotalMints(); got != n {
+		f.t.Fatalf("simulator minted %d tokens, want %d", got, n)
+	}
+}
+
+// wantCondition checks a condition's status and reason.
+func (f *fixture) wantCondition(name, condType string, status metav1.ConditionStatus, reason string) {
+	f.t.Helper()
+	c := meta.FindStatusCondition(f.session(name).Status.Conditions, condType)
+	if c == nil || c.Status != status || c.Reason != reason {
+		f.t.Fatalf("condition %s = %+v, want %s/%s", condType, c, status, reason)
+	}
+}
+
+// wantEvent checks that an event with that reason was recorded since the reconciler was made.
+func (f *fixture) wantEvent(reason string) {
+	f.t.Helper()
+	for {
+		select {
+		case e := <-f.events.Events:
+			if strings.Contains(e, " "+reason+" ") {
+				return
+			}
+		default:
+			f.t.Fatalf("no %s event recorded", reason)
+		}
+	}
+}

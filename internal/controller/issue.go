@@ -1,0 +1,177 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/policy"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+// Condition reasons for failures. Messages come from fixed templates: never from a response body, the key or the
+// token.
+const (
+	ReasonInvalidSpec          = "InvalidSpec"
+	ReasonAPIKeySecretNotFound = "APIKeySecretNotFound"
+	ReasonAPIKeyMissing        = "APIKeyMissing"
+	ReasonInvalidRequest       = "InvalidRequest"
+	ReasonInvalidAPIKey        = "InvalidAPIKey"
+	ReasonRateLimited          = "RateLimited"
+	ReasonUpstreamError        = "UpstreamError"
+)
+
+// failure is a failed attempt to get a token, as the session's status and events report it.
+type failure struct {
+	Reason  string
+	Message string
+	// WaitForChange: retrying cannot help until the spec, the force-refresh value or the API key Secret changes
+	// (the key Secret watch and the spec predicates bring the session back then).
+	WaitForChange bool
+	// RetryAfter is the server's or the local limiter's wait, when it gave one.
+	RetryAfter time.Duration
+	// Attempted: the API was called (or would have been but for the local limiter).
+	Attempted bool
+}
+
+// issue mints a new token and writes it, or records why it could not.
+func (r *BurnerSessionReconciler) issue(
+	ctx context.Context, bs *burnerv1alpha1.BurnerSession, in policy.Input, reason, message string,
+) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	if err := burnerapi.ValidateWalletAddress(bs.Spec.WalletAddress); err != nil {
+		return r.fail(bs, in, inputsOf(bs, ""), failure{
+			Reason: ReasonInvalidSpec, Message: "spec.walletAddress: " + err.Error(), WaitForChange: true,
+		}), nil
+	}
+	apiKey, keyVersion, f := r.apiKey(ctx, bs)
+	if f != nil {
+		return r.fail(bs, in, inputsOf(bs, keyVersion), *f), nil
+	}
+	inputs := inputsOf(bs, keyVersion)
+	if wait, blocked := r.backingOff(bs, inputs, in.Now); blocked {
+		r.setReady(bs, in)
+		return nextWake(in, wait), nil
+	}
+
+	log.V(1).Info("issuing token", "reason", reason, "detail", message)
+	start := r.Clock.Now()
+	sess, err := r.API.CreateSession(ctx, apiKey, burnerapi.Request{
+		WalletAddress: bs.Spec.WalletAddress, Scopes: scopeStrings(bs.Spec.Scopes), TTLSeconds: bs.Spec.TTLSeconds,
+	})
+	observeAPICall(err, r.Clock.Since(start))
+	if err != nil {
+		return r.fail(bs, in, inputs, classify(err)), nil
+	}
+	issued := tokensecret.Issued{
+		Token: sess.Token, IssuedAt: start, ExpiresAt: sess.ExpiresAt, GrantedScopes: sess.Scopes,
+	}
+	secret, err := r.writeToken(ctx, bs, in.Secret, issued)
+	if err != nil {
+		// The token is kept in memory, so the retry writes it instead of minting another.
+		r.issued.remember(bs, issued)
+		return ctrl.Result{}, err
+	}
+	r.issued.remember(bs, issued)
+	tokensIssued.Inc()
+
+	action, verb := "Issued", "issued"
+	if in.Secret != nil {
+		action, verb = "Refreshed", "refreshed"
+	}
+	after := policy.NewInput(bs, secret, r.Clock.Now())
+	refreshAt := policy.RefreshTime(issued.IssuedAt, issued.ExpiresAt, string(bs.UID))
+	r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, action, "Issue",
+		"%s a token valid until %s (%s)", verb, issued.ExpiresAt.UTC().Format(time.RFC3339), message)
+	if !policy.CoversMountSync(refreshAt, issued.ExpiresAt) {
+		r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, ReasonShortLifetime, "Issue", shortLifetimeMessage)
+	}
+	if bs.Status.FailedAttempts > 0 {
+		r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, "Recovered", "Issue",
+			"recovered after %d failed attempts", bs.Status.FailedAttempts)
+	}
+	clearFailure(bs)
+	return r.markValid(bs, after), nil
+}
+
+// apiKey reads the API key straight from the apiserver (API key Secrets are not cached). It returns the Secret's
+// resourceVersion so that a failure can wait for the key to change.
+func (r *BurnerSessionReconciler) apiKey(ctx context.Context, bs *burnerv1alpha1.BurnerSession) (string, string, *failure) {
+	ref := bs.Spec.APIKeySecretRef
+	s := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: bs.Namespace, Name: ref.Name}, s); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return "", "", &failure{Reason: ReasonAPIKeySecretNotFound, WaitForChange: true,
+				Message: fmt.Sprintf("API key Secret %q not found", ref.Name)}
+		}
+		return "", "", &failure{Reason: ReasonAPIKeySecretNotFound,
+			Message: fmt.Sprintf("cannot read API key Secret %q: %s", ref.Name, apiStatusReason(err))}
+	}
+	key := ref.Key
+	if key == "" {
+		key = burnerv1alpha1.DefaultAPIKeySecretKey
+	}
+	if len(s.Data[key]) == 0 {
+		return "", s.ResourceVersion, &failure{Reason: ReasonAPIKeyMissing, WaitForChange: true,
+			Message: fmt.Sprintf("API key Secret %q has no data under key %q", ref.Name, key)}
+	}
+	return string(s.Data[key]), s.ResourceVersion, nil
+}
+
+// classify maps a client error to a failure. The error's own text is built by burnerapi from fixed templates that
+// carry no secret; it is still not copied into conditions, only its kind and status code.
+func classify(err error) failure {
+	var apiErr *burnerapi.Error
+	status := ""
+	if errors.As(err, &apiErr) && apiErr.StatusCode != 0 {
+		status = fmt.Sprintf(" (HTTP %d)", apiErr.StatusCode)
+	}
+	switch burnerapi.KindOf(err) {
+	case burnerapi.KindInvalidRequest:
+		return failure{Reason: ReasonInvalidRequest, WaitForChange: true, Attempted: true,
+			Message: "the Burner API rejected the request" + status + "; fix the spec"}
+	case burnerapi.KindUnauthorized:
+		return failure{Reason: ReasonInvalidAPIKey, WaitForChange: true, Attempted: true,
+			Message: "the Burner API rejected the API key" + status + "; update the API key Secret"}
+	case burnerapi.KindRateLimited:
+		return failure{Reason: ReasonRateLimited, RetryAfter: burnerapi.RetryAfter(err), Attempted: true,
+			Message: "rate limited by the Burner API" + status}
+	default:
+		return failure{Reason: ReasonUpstreamError, Attempted: true,
+			Message: "the Burner API call failed" + status + ": " + upstreamDetail(err)}
+	}
+}
+
+// upstreamDetail is a short, secret-free description of a transport or response failure.
+func upstreamDetail(err error) string {
+	var apiErr *burnerapi.Error
+	if errors.As(err, &apiErr) && apiErr.Message != "" {
+		return apiErr.Message
+	}
+	return "unexpected error"
+}
+
+// inputsOf fingerprints what an attempt is made with, so a failure that needs a change waits for one.
+func inputsOf(bs *burnerv1alpha1.BurnerSession, keyVersion string) string {
+	h := sha256.Sum256([]byte(tokensecret.SpecHash(bs.Spec) + "\x00" +
+		bs.Annotations[burnerv1alpha1.ForceRefreshAnnotation] + "\x00" + keyVersion))
+	return hex.EncodeToString(h[:8])
+}
+
+func scopeStrings(scopes []burnerv1alpha1.Scope) []string {
+	out := make([]string, len(scopes))
+	for i, s := range scopes {
+		out[i] = string(s)
+	}
+	return out
+}

@@ -1,0 +1,105 @@
+package controller
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+// secretRefsIndex indexes BurnerSessions by the names of the Secrets they reference: the API key Secret and the
+// token Secret.
+const secretRefsIndex = "burner.aerosol.com/secret-refs"
+
+// CacheOptions scopes the manager's cache: Secrets are cached only when they carry the managed-by label, so the
+// operator does not hold every Secret of the cluster in memory. Managed fields are stripped from every object.
+func CacheOptions() cache.Options {
+	return cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{
+				tokensecret.ManagedByLabel: tokensecret.ManagedByValue,
+			})},
+		},
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
+}
+
+// SetupWithManager registers the controller. Besides its own objects it watches the metadata of every Secret
+// through a second, metadata-only cache that keeps nothing but names, so that a change of an API key Secret, or
+// the removal of a foreign Secret in the way, brings back the sessions that reference it. API key Secrets are
+// then read directly, only when a token is minted.
+func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &burnerv1alpha1.BurnerSession{}, secretRefsIndex,
+		func(o client.Object) []string {
+			bs := o.(*burnerv1alpha1.BurnerSession)
+			return []string{bs.Spec.APIKeySecretRef.Name, bs.TokenSecretName()}
+		}); err != nil {
+		return err
+	}
+	secretNames, err := cache.New(mgr.GetConfig(), cache.Options{
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), DefaultTransform: keepOnlyName,
+	})
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(secretNames); err != nil {
+		return err
+	}
+	r.existing = secretNames
+
+	anySecret := &metav1.PartialObjectMetadata{}
+	anySecret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return ctrl.NewControllerManagedBy(mgr).
+		// force-refresh is an annotation and does not bump the generation; status-only writes are ignored.
+		For(&burnerv1alpha1.BurnerSession{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&corev1.Secret{}).
+		WatchesRawSource(source.Kind(secretNames, client.Object(anySecret),
+			handler.EnqueueRequestsFromMapFunc(r.sessionsReferencing))).
+		WithOptions(opts).
+		Named("burnersession").
+		Complete(r)
+}
+
+// sessionsReferencing maps a Secret to the sessions in its namespace that use it as API key or token Secret.
+func (r *BurnerSessionReconciler) sessionsReferencing(ctx context.Context, secret client.Object) []reconcile.Request {
+	var list burnerv1alpha1.BurnerSessionList
+	if err := r.List(ctx, &list, client.InNamespace(secret.GetNamespace()),
+		client.MatchingFields{secretRefsIndex: secret.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, bs := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&bs)})
+	}
+	return reqs
+}
+
+// keepOnlyName drops everything but the identity of a Secret's metadata before it is cached: labels and
+// annotations can be large (kubectl's last-applied-configuration annotation even holds the Secret's data).
+func keepOnlyName(obj any) (any, error) {
+	m, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	return &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
+		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+	}}, nil
+}

@@ -1,0 +1,196 @@
+package operator_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnersim"
+	"github.com/burner-operator/burner-operator/internal/operator"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+// TestKeySecretChangeRetriggers runs the whole manager: a session whose key is rejected waits, and updating the
+// API key Secret (not cached, watched by metadata only) brings it back without any timer.
+func TestKeySecretChangeRetriggers(t *testing.T) {
+	f := newFlow(t)
+	f.sim.RevokeKey(apiKey)
+	f.startManager(nil)
+	f.createSession("pay", 300)
+	f.waitReason("pay", burnerv1alpha1.ConditionReady, "InvalidAPIKey")
+
+	const rotated = "ak_test_flow_rotated_77aa"
+	f.sim.AddKey(rotated)
+	key := f.tokenSecret("burner-api-key")
+	key.Data["apiKey"] = []byte(rotated)
+	if err := env.Client.Update(f.ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	f.waitReady("pay")
+	if got := f.sim.TotalMints(); got != 1 {
+		t.Fatalf("%d mints", got)
+	}
+}
+
+// TestManagerRestartMakesNoCalls: a new manager over valid tokens reads them from its cache and calls nothing.
+func TestManagerRestartMakesNoCalls(t *testing.T) {
+	f := newFlow(t)
+	stop := f.startManager(nil)
+	for _, name := range []string{"a", "b", "c", "d"} {
+		f.createSession(name, 300)
+	}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		f.waitReady(name)
+	}
+	stop()
+	calls := f.sim.Calls().Total
+	if calls != 4 {
+		t.Fatalf("%d calls for 4 sessions", calls)
+	}
+	f.startManager(nil)
+	// The new manager has reconciled everything once it reports the sessions' observed generation again; give it
+	// time to do so, then count.
+	time.Sleep(3 * time.Second)
+	if got := f.sim.Calls().Total; got != calls {
+		t.Fatalf("restarted manager made %d calls while every token was valid", got-calls)
+	}
+}
+
+// TestTokenSecretDeletedIsRepaired: the owned-Secret watch repairs a deleted Secret from the token in memory.
+func TestTokenSecretDeletedIsRepaired(t *testing.T) {
+	f := newFlow(t)
+	f.startManager(nil)
+	f.createSession("pay", 300)
+	f.waitReady("pay")
+	token := string(f.tokenSecret("pay").Data[tokensecret.KeyToken])
+	if err := env.Client.Delete(f.ctx, f.tokenSecret("pay")); err != nil {
+		t.Fatal(err)
+	}
+	f.eventually(10*time.Second, "Secret recreated", func() bool {
+		s := f.tokenSecret("pay")
+		return s != nil && string(s.Data[tokensecret.KeyToken]) == token
+	})
+	if got := f.sim.TotalMints(); got != 1 {
+		t.Fatalf("%d mints", got)
+	}
+}
+
+// TestLeaderElection: two managers, one leader; only the leader calls the API. When it stops, the other takes over.
+func TestLeaderElection(t *testing.T) {
+	f := newFlow(t)
+	withLE := func(o *operator.Options) { o.Manager.LeaderElection = true }
+	stopFirst := f.startManager(withLE)
+	f.createSession("a", 300)
+	f.waitReady("a")
+	f.startManager(withLE)
+	f.createSession("b", 300)
+	f.waitReady("b")
+	if got := f.sim.TotalMints(); got != 2 {
+		t.Fatalf("%d mints for 2 sessions with two managers running", got)
+	}
+	stopFirst() // releases the lease on the way out
+	f.createSession("c", 300)
+	f.waitReady("c")
+	if got := f.sim.TotalMints(); got != 3 {
+		t.Fatalf("%d mints after failover", got)
+	}
+}
+
+// TestNeverServesAnExpiredToken runs at wall-clock speed with the shortest ttl: polling the Secret every 500 ms
+// across two refreshes, it never holds an expired token.
+func TestNeverServesAnExpiredToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for 70 s of wall-clock time")
+	}
+	f := newFlow(t)
+	f.startManager(nil)
+	f.createSession("pay", 60)
+	f.waitReady("pay")
+	seen := map[string]bool{}
+	deadline := time.Now().Add(70 * time.Second)
+	for time.Now().Before(deadline) {
+		s := f.tokenSecret("pay")
+		if s == nil {
+			t.Fatal("token Secret disappeared")
+		}
+		exp, err := time.Parse(time.RFC3339, string(s.Data[tokensecret.KeyExpiresAt]))
+		if err != nil || !time.Now().Before(exp) {
+			t.Fatalf("Secret holds an expired token (expiresAt %s, now %s)", exp, time.Now().UTC())
+		}
+		seen[string(s.Data[tokensecret.KeyToken])] = true
+		time.Sleep(500 * time.Millisecond)
+	}
+	if len(seen) < 3 {
+		t.Fatalf("saw %d tokens in 70 s with ttl 60 s, want the first and two refreshes", len(seen))
+	}
+	var short bool
+	for _, e := range f.events() {
+		short = short || e.Reason == "ShortLifetime"
+	}
+	if !short {
+		t.Fatal("no ShortLifetime event for a 60 s token")
+	}
+}
+
+// TestSecretsNeverLeak drives a manager through issue, refresh, force-refresh, failures and recovery, then scans
+// its logs (most verbose level), the events, the conditions and the metrics for the API key and every token.
+func TestSecretsNeverLeak(t *testing.T) {
+	f := newFlow(t, burnersim.WithMaxLifetime(61*time.Second))
+	f.startManager(nil)
+	f.createSession("pay", 300)
+	f.waitReady("pay")
+	tokens := map[string]bool{string(f.tokenSecret("pay").Data[tokensecret.KeyToken]): true}
+
+	bs := &burnerv1alpha1.BurnerSession{}
+	if err := env.Client.Get(f.ctx, clientKey(f.ns, "pay"), bs); err != nil {
+		t.Fatal(err)
+	}
+	bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
+	if err := env.Client.Update(f.ctx, bs); err != nil {
+		t.Fatal(err)
+	}
+	f.eventually(10*time.Second, "force refresh", func() bool {
+		tok := string(f.tokenSecret("pay").Data[tokensecret.KeyToken])
+		tokens[tok] = true
+		return len(tokens) == 2
+	})
+	f.sim.FailNext(2, burnersim.FaultMalformed)
+	f.sim.RevokeKey(apiKey)
+	f.createSession("rejected", 300)
+	f.waitReason("rejected", burnerv1alpha1.ConditionReady, "InvalidAPIKey")
+
+	var haystack strings.Builder
+	haystack.WriteString(f.logs.String())
+	for _, e := range f.events() {
+		haystack.WriteString(e.Reason + " " + e.Note + "\n")
+	}
+	for _, name := range []string{"pay", "rejected"} {
+		b := &burnerv1alpha1.BurnerSession{}
+		if err := env.Client.Get(f.ctx, clientKey(f.ns, name), b); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range b.Status.Conditions {
+			haystack.WriteString(c.Reason + " " + c.Message + "\n")
+		}
+	}
+	haystack.WriteString(metricsText(t))
+	text := haystack.String()
+	if !strings.Contains(text, "burner_token_expiration_timestamp_seconds") || !strings.Contains(text, "Issued") {
+		t.Fatal("the scan did not see the metrics and events it is meant to check")
+	}
+	for secret := range tokens {
+		if secret == "" || strings.Contains(text, secret) {
+			t.Fatal("a token appears in logs, events, conditions or metrics")
+		}
+		// JWTs share a header; look for the signature, the part unique to each token.
+		if sig := secret[strings.LastIndex(secret, ".")+1:]; strings.Contains(text, sig) {
+			t.Fatal("a token's signature appears in logs, events, conditions or metrics")
+		}
+	}
+	if strings.Contains(text, apiKey) {
+		t.Fatal("the API key appears in logs, events, conditions or metrics")
+	}
+}
+

@@ -1,0 +1,199 @@
+package operator_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/burner-operator/burner-operator/internal/operator"
+	"github.com/burner-operator/burner-operator/internal/testenv"
+)
+
+// tool returns the path of a pinned tool that `make test` passes in, e.g. KUSTOMIZE or HELM.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p := os.Getenv(name)
+	if p == "" {
+		t.Fatalf("%s is not set: run the tests with `make test`", name)
+	}
+	return p
+}
+
+func run(t *testing.T, stdin []byte, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = testenv.RepoRoot()
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s\n%s", filepath.Base(name), strings.Join(args, " "), err, out, stderr.String())
+	}
+	return out
+}
+
+// objects splits a multi-document YAML stream.
+func objects(t *testing.T, manifest []byte) []*unstructured.Unstructured {
+	t.Helper()
+	var out []*unstructured.Unstructured
+	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			break
+		}
+		if len(u.Object) > 0 {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func kubectlDryRun(t *testing.T, manifest []byte, namespace string) string {
+	t.Helper()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	data, err := testenv.Kubeconfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return string(run(t, manifest, filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"),
+		"--kubeconfig", kubeconfig, "apply", "--server-side", "--dry-run=server", "-n", namespace, "-f", "-"))
+}
+
+// ensureNamespace creates the namespace the manifests install into, which a dry run cannot create for them.
+func ensureNamespace(t *testing.T, manifest []byte) string {
+	t.Helper()
+	for _, o := range objects(t, manifest) {
+		if o.GetKind() == "Namespace" {
+			if err := env.Client.Create(t.Context(), o.DeepCopy()); client.IgnoreAlreadyExists(err) != nil {
+				t.Fatal(err)
+			}
+			return o.GetName()
+		}
+	}
+	t.Fatal("no Namespace in the manifests")
+	return ""
+}
+
+func TestInstallYAMLAppliesServerSide(t *testing.T) {
+	manifest := run(t, nil, tool(t, "KUSTOMIZE"), "build", "config/default")
+	ns := ensureNamespace(t, manifest)
+	out := kubectlDryRun(t, manifest, ns)
+	for _, want := range []string{"customresourcedefinition", "deployment.apps/burner-operator-controller-manager",
+		"clusterrole.rbac.authorization.k8s.io/burner-operator-manager-role"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run did not apply %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestHelmChartAppliesServerSide(t *testing.T) {
+	ns := env.Namespace(t)
+	manifest := run(t, nil, tool(t, "HELM"), "template", "burner", "charts/burner-operator", "--namespace", ns,
+		"--include-crds", "--set", "replicas=2", "--set", "burnerAPI.url=http://127.0.0.1:8089")
+	out := kubectlDryRun(t, manifest, ns)
+	if !strings.Contains(out, "deployment.apps/burner-operator") {
+		t.Fatalf("dry run did not apply the Deployment:\n%s", out)
+	}
+	for _, o := range objects(t, manifest) {
+		if o.GetKind() == "Deployment" {
+			args, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+			text := sigsyamlString(t, args)
+			for _, want := range []string{"--leader-elect=true", "--burner-api-url=http://127.0.0.1:8089", "--max-concurrent-reconciles=32"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("Deployment lacks %s", want)
+				}
+			}
+		}
+	}
+}
+
+// TestChartRBACMatchesMarkers: the chart's ClusterRole grants exactly what the controller's RBAC markers generate.
+func TestChartRBACMatchesMarkers(t *testing.T) {
+	manifest := run(t, nil, tool(t, "HELM"), "template", "burner", "charts/burner-operator")
+	want := readRole(t, filepath.Join(testenv.RepoRoot(), "config", "rbac", "role.yaml"))
+	for _, o := range objects(t, manifest) {
+		if o.GetKind() == "ClusterRole" && strings.HasSuffix(o.GetName(), "-manager") {
+			var got rbacv1.ClusterRole
+			if err := sigsyaml.Unmarshal([]byte(sigsyamlString(t, o.Object)), &got); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(got.Rules, want.Rules, func(a, b rbacv1.PolicyRule) bool {
+				return sigsyamlString(t, a) == sigsyamlString(t, b)
+			}) {
+				t.Fatalf("chart rules differ from config/rbac/role.yaml (run make manifests):\n%v\n%v", got.Rules, want.Rules)
+			}
+			return
+		}
+	}
+	t.Fatal("no manager ClusterRole in the chart")
+}
+
+// TestManagerRunsUnderInstalledRBAC installs the RBAC of install.yaml and runs the manager as its ServiceAccount
+// (impersonated), with leader election as deployed: a session must become Ready, so the RBAC is what it needs.
+func TestManagerRunsUnderInstalledRBAC(t *testing.T) {
+	manifest := run(t, nil, tool(t, "KUSTOMIZE"), "build", "config/default")
+	ns := ensureNamespace(t, manifest)
+	sa := ""
+	for _, o := range objects(t, manifest) {
+		switch o.GetKind() {
+		case "ServiceAccount":
+			sa = o.GetName()
+		case "Deployment", "Namespace", "CustomResourceDefinition", "Service":
+			continue
+		}
+		if err := env.Client.Create(t.Context(), o); client.IgnoreAlreadyExists(err) != nil {
+			t.Fatalf("%s %s: %v", o.GetKind(), o.GetName(), err)
+		}
+	}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + sa}
+
+	f := newFlow(t)
+	f.startManagerWithConfig(cfg, func(o *operator.Options) {
+		o.Manager.LeaderElection = true
+		o.Manager.LeaderElectionNamespace = ns
+	})
+	f.createSession("pay", 300)
+	f.waitReady("pay")
+	if strings.Contains(f.logs.String(), "forbidden") {
+		t.Fatalf("the manager hit a forbidden request under the installed RBAC:\n%s", f.logs.String())
+	}
+}
+
+func readRole(t *testing.T, path string) rbacv1.ClusterRole {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role rbacv1.ClusterRole
+	if err := sigsyaml.Unmarshal(data, &role); err != nil {
+		t.Fatal(err)
+	}
+	return role
+}
+
+func sigsyamlString(t *testing.T, v any) string {
+	t.Helper()
+	b, err := sigsyaml.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,121 @@
+// Package operator assembles the manager: scheme, scoped cache, Burner API client and the BurnerSession
+// controller. cmd/main.go, the tests and the benchmark all build the manager through it, so they run the same
+// wiring.
+package operator
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	internalcontroller "github.com/burner-operator/burner-operator/internal/controller"
+)
+
+// Defaults, chosen from the benchmark (BENCHMARKS.md): each issue costs one API call and two apiserver writes, so
+// the controller needs enough workers to hide the API's latency and enough client QPS for the writes.
+const (
+	DefaultConcurrency = 32
+	DefaultKubeQPS     = 200
+	DefaultKubeBurst   = 400
+	LeaderElectionID   = "burner-operator.burner.aerosol.com"
+)
+
+// Options configure the manager. Manager holds the controller-runtime options (metrics, probes, leader election);
+// the rest configure the controller and the API client.
+type Options struct {
+	Manager     ctrl.Options
+	APIURL      string
+	APITimeout  time.Duration
+	KeyRate     rate.Limit
+	KeyBurst    int
+	Concurrency int
+	// Clock drives every time decision; nil means the real clock.
+	Clock clock.Clock
+	// HTTPClient, if set, is used for API calls (tests route it to the simulator).
+	HTTPClient *http.Client
+}
+
+// NewScheme returns a scheme with the Kubernetes built-in types and BurnerSession.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(burnerv1alpha1.AddToScheme(s))
+	return s
+}
+
+// New builds a manager running the BurnerSession controller against cfg.
+func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	apiOpts := []burnerapi.Option{
+		burnerapi.WithClock(o.Clock),
+		// The limiter waits in real time, whatever clock decisions are made with.
+		burnerapi.WithLimiter(burnerapi.NewKeyLimiter(o.KeyRate, o.KeyBurst, clock.RealClock{})),
+	}
+	if o.APITimeout > 0 {
+		apiOpts = append(apiOpts, burnerapi.WithTimeout(o.APITimeout))
+	}
+	if o.HTTPClient != nil {
+		apiOpts = append(apiOpts, burnerapi.WithHTTPClient(o.HTTPClient))
+	}
+	api, err := burnerapi.New(o.APIURL, apiOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("--burner-api-url: %w", err)
+	}
+
+	mo := o.Manager
+	if mo.Scheme == nil {
+		mo.Scheme = NewScheme()
+	}
+	mo.Cache = internalcontroller.CacheOptions()
+	if mo.LeaderElectionID == "" {
+		mo.LeaderElectionID = LeaderElectionID
+	}
+	// Stepping down on shutdown lets a new leader take over at once; the binary exits right after the manager.
+	mo.LeaderElectionReleaseOnCancel = true
+	mgr, err := ctrl.NewManager(cfg, mo)
+	if err != nil {
+		return nil, err
+	}
+
+	r := &internalcontroller.BurnerSessionReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Recorder:  mgr.GetEventRecorder("burner-operator"),
+		Clock:     o.Clock,
+		API:       api,
+	}
+	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency}); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	// Ready once the caches have synced: before that the controller would decide on a partial view.
+	if err := mgr.AddReadyzCheck("cache-sync", func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return fmt.Errorf("caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}

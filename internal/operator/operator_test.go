@@ -1,0 +1,216 @@
+package operator_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnersim"
+	"github.com/burner-operator/burner-operator/internal/operator"
+	"github.com/burner-operator/burner-operator/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
+
+const (
+	wallet = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy"
+	apiKey = "ak_test_flow_5e1f0c2b9a"
+)
+
+// syncBuffer collects a manager's log output.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// flow is a simulator plus the means to run whole managers against the shared control plane.
+type flow struct {
+	t    *testing.T
+	ctx  context.Context
+	ns   string
+	sim  *burnersim.Server
+	url  string
+	logs *syncBuffer
+}
+
+func newFlow(t *testing.T, simOpts ...burnersim.Option) *flow {
+	t.Helper()
+	f := &flow{t: t, ctx: context.Background(), ns: env.Namespace(t), logs: &syncBuffer{}}
+	f.sim = burnersim.New(append([]burnersim.Option{burnersim.WithKeys(apiKey)}, simOpts...)...)
+	url, err := f.sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.sim.Close)
+	f.url = url
+	key := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "burner-api-key"},
+		Data:       map[string][]byte{"apiKey": []byte(apiKey)},
+	}
+	if err := env.Client.Create(f.ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// startManager runs a manager until the returned stop function is called (or the test ends). Its logs, at the
+// most verbose level, go to f.logs.
+func (f *flow) startManager(edit func(*operator.Options)) (stop func()) {
+	f.t.Helper()
+	return f.startManagerWithConfig(env.Config, edit)
+}
+
+// startManagerWithConfig is startManager with another identity (e.g. an impersonated ServiceAccount).
+func (f *flow) startManagerWithConfig(cfg *rest.Config, edit func(*operator.Options)) (stop func()) {
+	f.t.Helper()
+	o := operator.Options{
+		APIURL: f.url, KeyRate: 1000, KeyBurst: 1000, Concurrency: 4, Clock: clock.RealClock{},
+		Manager: ctrl.Options{
+			Metrics:                metricsserver.Options{BindAddress: "0"},
+			HealthProbeBindAddress: "0",
+			Logger:                 zap.New(zap.WriteTo(f.logs), zap.Level(zapcore.Level(-5))),
+			// Each test's managers elect among themselves only.
+			LeaderElectionNamespace: f.ns,
+			LeaderElectionID:        "burner-" + f.ns,
+			Controller:              ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
+		},
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	mgr, err := operator.New(cfg, o)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			f.t.Errorf("manager: %v", err)
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	f.t.Cleanup(stop)
+	return stop
+}
+
+func (f *flow) createSession(name string, ttl int32) {
+	f.t.Helper()
+	bs := &burnerv1alpha1.BurnerSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
+		Spec: burnerv1alpha1.BurnerSessionSpec{
+			WalletAddress: wallet, TTLSeconds: ttl,
+			APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: "burner-api-key"},
+		},
+	}
+	if err := env.Client.Create(f.ctx, bs); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// eventually polls cond every 100ms until it holds or timeout passes.
+func (f *flow) eventually(timeout time.Duration, what string, cond func() bool) {
+	f.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			f.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (f *flow) condition(name, condType string) *metav1.Condition {
+	bs := &burnerv1alpha1.BurnerSession{}
+	if err := env.Client.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: name}, bs); err != nil {
+		return nil
+	}
+	return meta.FindStatusCondition(bs.Status.Conditions, condType)
+}
+
+func (f *flow) waitReady(name string) {
+	f.t.Helper()
+	f.eventually(30*time.Second, name+" Ready", func() bool {
+		c := f.condition(name, burnerv1alpha1.ConditionReady)
+		return c != nil && c.Status == metav1.ConditionTrue
+	})
+}
+
+func (f *flow) waitReason(name, condType, reason string) {
+	f.t.Helper()
+	f.eventually(30*time.Second, name+" "+condType+"="+reason, func() bool {
+		c := f.condition(name, condType)
+		return c != nil && c.Reason == reason
+	})
+}
+
+func (f *flow) tokenSecret(name string) *corev1.Secret {
+	s := &corev1.Secret{}
+	if err := env.Client.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: name}, s); err != nil {
+		return nil
+	}
+	return s
+}
+
+func (f *flow) events() []eventsv1.Event {
+	var list eventsv1.EventList
+	if err := env.Client.List(f.ctx, &list, client.InNamespace(f.ns)); err != nil {
+		f.t.Fatal(err)
+	}
+	return list.Items
+}
+
+func metricsText(t *testing.T) string {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range families {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.String()
+}
+
+
+func clientKey(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
