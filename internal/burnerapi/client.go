@@ -1,0 +1,212 @@
+// Package burnerapi is a client for the Aerosol burner sessions API (POST /api/v1/burner/sessions). It validates
+// requests before sending them, checks responses strictly, rate-limits per API key and reports failures as *Error
+// values whose Kind tells the caller how to react. Error texts never contain the API key or a token.
+package burnerapi
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"k8s.io/utils/clock"
+)
+
+// DefaultBaseURL is the production API; SessionsPath is appended to the base URL.
+const (
+	DefaultBaseURL = "https://api.aerosol.com"
+	SessionsPath   = "/api/v1/burner/sessions"
+)
+
+const (
+	// DefaultTimeout bounds each CreateSession call (cert-manager uses the same for ACME calls).
+	DefaultTimeout = 10 * time.Second
+	// DefaultUserAgent is sent unless WithUserAgent overrides it.
+	DefaultUserAgent = "burner-operator"
+	// maxResponseBytes bounds how much of a response is read; a session response is well under 1 KiB.
+	maxResponseBytes = 64 << 10
+	// backstopSlack is added to the per-call timeout for the default http.Client's own Timeout, which only matters
+	// if a context deadline is somehow not honoured.
+	backstopSlack = 5 * time.Second
+)
+
+// Client calls the sessions API. It is safe for concurrent use; build one and share it.
+type Client struct {
+	endpoint  string
+	http      *http.Client
+	timeout   time.Duration
+	clock     clock.PassiveClock
+	limiter   *KeyLimiter
+	userAgent string
+}
+
+type options struct {
+	http       *http.Client
+	timeout    time.Duration
+	clock      clock.PassiveClock
+	limiter    *KeyLimiter
+	limiterSet bool
+	userAgent  string
+}
+
+// Option configures a Client.
+type Option func(*options)
+
+// WithHTTPClient sets the HTTP client (e.g. for a custom transport). The Client uses a shallow copy that never
+// follows redirects, because a redirect would forward the X-Api-Key header to wherever it points.
+func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.http = hc } }
+
+// WithTimeout sets the per-call timeout (default DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithClock sets the clock used to check expiresAt, resolve Retry-After dates and drive the default KeyLimiter.
+func WithClock(c clock.PassiveClock) Option { return func(o *options) { o.clock = c } }
+
+// WithLimiter sets the per-key limiter, typically shared by every Client of a process. The default is a limiter
+// with DefaultKeyRate and DefaultKeyBurst; nil disables client-side limiting and 429 blocking.
+func WithLimiter(l *KeyLimiter) Option {
+	return func(o *options) { o.limiter, o.limiterSet = l, true }
+}
+
+// WithUserAgent sets the User-Agent header (default DefaultUserAgent).
+func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }
+
+// New returns a Client for the API at baseURL, which must pass ValidateBaseURL.
+func New(baseURL string, opts ...Option) (*Client, error) {
+	base, err := ValidateBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	o := options{timeout: DefaultTimeout, clock: clock.RealClock{}, userAgent: DefaultUserAgent}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.timeout <= 0 {
+		return nil, fmt.Errorf("timeout must be positive, got %s", o.timeout)
+	}
+	hc := &http.Client{Timeout: o.timeout + backstopSlack}
+	if o.http != nil {
+		hc = new(*o.http)
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if !o.limiterSet {
+		o.limiter = NewKeyLimiter(DefaultKeyRate, DefaultKeyBurst, o.clock)
+	}
+	return &Client{
+		endpoint:  base.JoinPath(SessionsPath).String(),
+		http:      hc,
+		timeout:   o.timeout,
+		clock:     o.clock,
+		limiter:   o.limiter,
+		userAgent: o.userAgent,
+	}, nil
+}
+
+// CreateSession mints a session token for req using apiKey. Every error is an *Error; see Kind for how to react.
+// The returned Session has been checked: non-empty token, expiresAt in the future, scopes as requested.
+func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) (*Session, error) {
+	if err := checkAPIKey(apiKey); err != nil {
+		return nil, err
+	}
+	if err := req.validate(); err != nil {
+		return nil, &Error{Kind: KindInvalidRequest, Message: "invalid request: " + err.Error()}
+	}
+	body, err := json.Marshal(requestBody{WalletAddress: req.WalletAddress, Scopes: req.Scopes, TTLSeconds: req.TTLSeconds})
+	if err != nil {
+		return nil, &Error{Kind: KindInvalidRequest, Message: "invalid request: cannot encode body", cause: err}
+	}
+	if c.limiter != nil {
+		if err := c.limiter.acquire(ctx, apiKey); err != nil {
+			return nil, err
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, &Error{Kind: KindUpstream, Message: "cannot build request", cause: err}
+	}
+	hreq.Header.Set("X-Api-Key", apiKey)
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", c.userAgent)
+
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, c.transportError(ctx, apiKey, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	// Read one byte past the limit to tell "exactly at the limit" from "too large".
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, c.transportError(ctx, apiKey, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.statusError(apiKey, resp)
+	}
+	if len(data) > maxResponseBytes {
+		return nil, malformed(fmt.Sprintf("body exceeds %d bytes", maxResponseBytes))
+	}
+	return parseResponse(data, req.Scopes, c.clock.Now())
+}
+
+// checkAPIKey catches keys that cannot be a valid header value, most often a trailing newline from
+// `echo key > file` when the Secret was created, and reports it without echoing the key.
+func checkAPIKey(apiKey string) error {
+	if apiKey == "" {
+		return &Error{Kind: KindUnauthorized, Message: "API key is empty"}
+	}
+	if strings.IndexFunc(apiKey, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return &Error{Kind: KindUnauthorized,
+			Message: "API key contains whitespace or non-printable characters (a trailing newline in the Secret?)"}
+	}
+	return nil
+}
+
+// statusError maps a non-200 response to an *Error without looking at its body, which could echo secrets.
+func (c *Client) statusError(apiKey string, resp *http.Response) *Error {
+	e := &Error{StatusCode: resp.StatusCode}
+	switch code := resp.StatusCode; {
+	case code == http.StatusBadRequest:
+		e.Kind, e.Message = KindInvalidRequest, "request rejected as invalid"
+	case code == http.StatusUnauthorized:
+		e.Kind, e.Message = KindUnauthorized, "API key rejected"
+	case code == http.StatusForbidden:
+		e.Kind, e.Message = KindUnauthorized, "API key not permitted"
+	case code == http.StatusTooManyRequests:
+		e.Kind, e.Message = KindRateLimited, "rate limited"
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
+		if c.limiter != nil {
+			c.limiter.block(apiKey, cmp.Or(e.RetryAfter, DefaultBlock))
+		}
+	case code >= 500:
+		e.Kind, e.Message = KindUpstream, "server error"
+	default:
+		e.Kind, e.Message = KindUpstream, "unexpected status"
+	}
+	return e
+}
+
+// transportError wraps a failed round trip. The request URL in a *url.Error is the configured endpoint, which
+// holds no secret; the key is still scrubbed as a precaution against transports that echo headers.
+func (c *Client) transportError(ctx context.Context, apiKey string, err error) *Error {
+	e := &Error{Kind: KindUpstream, cause: err}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		e.Message = fmt.Sprintf("request timed out after %s", c.timeout)
+		return e
+	}
+	msg := err.Error()
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		msg = ue.Err.Error()
+	}
+	e.Message = "request failed: " + strings.ReplaceAll(msg, apiKey, "[redacted]")
+	return e
+}

@@ -1,0 +1,120 @@
+package burnerapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Kind classifies an error by what the caller should do about it.
+type Kind int
+
+const (
+	// KindNone is what KindOf returns for a nil error.
+	KindNone Kind = iota
+	// KindInvalidRequest (HTTP 400 or a request rejected before sending): retrying the same request cannot succeed;
+	// wait for the spec to change.
+	KindInvalidRequest
+	// KindUnauthorized (HTTP 401 and 403, or an unusable key): wait for the API key Secret to change.
+	KindUnauthorized
+	// KindRateLimited (HTTP 429 or the client-side KeyLimiter): retry after Error.RetryAfter when it is set.
+	KindRateLimited
+	// KindUpstream covers everything else: 5xx and other statuses, transport errors, timeouts, malformed bodies,
+	// an expiresAt that is not in the future and granted scopes that differ from the requested ones. Retry with
+	// backoff.
+	KindUpstream
+)
+
+// String returns the Kind's name, e.g. "RateLimited".
+func (k Kind) String() string {
+	switch k {
+	case KindNone:
+		return "None"
+	case KindInvalidRequest:
+		return "InvalidRequest"
+	case KindUnauthorized:
+		return "Unauthorized"
+	case KindRateLimited:
+		return "RateLimited"
+	case KindUpstream:
+		return "Upstream"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Error is the error type CreateSession returns. Its text comes from fixed templates: it never contains the API
+// key, a token, the request body or a response body, so it is safe for logs, events and conditions.
+type Error struct {
+	// Kind says how to react; see the Kind constants.
+	Kind Kind
+	// StatusCode is the HTTP status, or 0 if no response was received or the request was never sent.
+	StatusCode int
+	// RetryAfter is the wait the API (or the KeyLimiter) asked for; 0 if none was given.
+	RetryAfter time.Duration
+	// Message is a short reason such as "API key rejected".
+	Message string
+
+	cause error // for errors.Is (e.g. context.DeadlineExceeded); already reflected in Message
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("burner API: ")
+	b.WriteString(e.Message)
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.StatusCode)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, ", retry after %s", e.RetryAfter)
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying transport or context error, if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// KindOf returns the Kind of err: KindNone for nil, KindUpstream for errors that are not (or do not wrap) an *Error.
+func KindOf(err error) Kind {
+	if err == nil {
+		return KindNone
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Kind
+	}
+	return KindUpstream
+}
+
+// RetryAfter returns the wait requested by a rate-limited err, or 0.
+func RetryAfter(err error) time.Duration {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+// maxRetryAfter caps a Retry-After value so a bogus header cannot park a key for days or overflow a Duration.
+const maxRetryAfter = 24 * time.Hour
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP-date relative to now. It returns 0 when the
+// header is absent, unparsable or in the past.
+func parseRetryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if strings.Trim(h, "0123456789") == "" {
+		secs, err := strconv.ParseInt(h, 10, 64)
+		if err != nil || secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter // only digits, so err is ErrRange
+		}
+		return time.Duration(secs) * time.Second
+	}
+	t, err := http.ParseTime(h)
+	if err != nil {
+		return 0
+	}
+	return min(max(t.Sub(now), 0), maxRetryAfter)
+}

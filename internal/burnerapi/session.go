@@ -1,0 +1,133 @@
+package burnerapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Request is what CreateSession asks the API for.
+type Request struct {
+	// WalletAddress is the Solana address the session is bound to.
+	WalletAddress string
+	// Scopes to grant; empty means all scopes (the field is then omitted from the request body).
+	Scopes []string
+	// TTLSeconds is the requested lifetime, 1 to MaxTTLSeconds; 0 omits it so the API applies DefaultTTLSeconds.
+	TTLSeconds int32
+}
+
+// Session is a minted session token. Its formatting methods redact Token, so printing a Session with any fmt verb
+// cannot leak it; read the field explicitly where the token is needed.
+type Session struct {
+	// Token is the bearer token. It is a secret.
+	Token string
+	// ExpiresAt is when the API says the token expires, in UTC. Refresh timing must use it, not the requested TTL.
+	ExpiresAt time.Time
+	// Scopes are the granted scopes, sorted.
+	Scopes []string
+}
+
+// String describes s without its token.
+func (s Session) String() string {
+	return fmt.Sprintf("Session{Token:[redacted], ExpiresAt:%s, Scopes:%v}", s.ExpiresAt.Format(time.RFC3339), s.Scopes)
+}
+
+// GoString makes %#v redact the token too.
+func (s Session) GoString() string { return s.String() }
+
+// Format makes every fmt verb (%v, %+v, %s, %q, ...) print the redacted String.
+func (s Session) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, s.String()) }
+
+// validate rejects a request the API would answer with 400, so no API call (and rate-limit token) is wasted on it.
+func (r Request) validate() error {
+	if err := ValidateWalletAddress(r.WalletAddress); err != nil {
+		return err
+	}
+	for i, s := range r.Scopes {
+		if !slices.Contains(AllScopes, s) {
+			return fmt.Errorf("unknown scope %q, want one of %s", s, strings.Join(AllScopes, ", "))
+		}
+		if slices.Contains(r.Scopes[:i], s) {
+			return fmt.Errorf("duplicate scope %q", s)
+		}
+	}
+	if r.TTLSeconds < 0 || r.TTLSeconds > MaxTTLSeconds {
+		return fmt.Errorf("ttlSeconds %d is out of range, want 1 to %d (or 0 for the default)", r.TTLSeconds, MaxTTLSeconds)
+	}
+	return nil
+}
+
+// requestBody is the JSON the API expects.
+type requestBody struct {
+	WalletAddress string   `json:"walletAddress"`
+	Scopes        []string `json:"scopes,omitempty"`
+	TTLSeconds    int32    `json:"ttlSeconds,omitempty"`
+}
+
+// responseBody is the 200 response. Unknown fields are ignored so the API can add some; the ones here are checked.
+type responseBody struct {
+	Token     string   `json:"token"`
+	ExpiresAt string   `json:"expiresAt"`
+	Scopes    []string `json:"scopes"`
+}
+
+// Bounds on what a 200 response may claim.
+const (
+	maxTokenLen = 16 << 10
+	// maxClockSkew tolerates an API clock ahead of ours when checking that expiresAt is not absurdly far away.
+	maxClockSkew = 5 * time.Minute
+)
+
+// parseResponse turns a 200 body into a Session, checking everything the caller relies on: a usable token, an
+// expiresAt after now (and no later than the longest lifetime the API allows, so a bogus date cannot stop
+// refreshes), and exactly the requested scopes, or AllScopes when the request named none. Error messages are fixed
+// templates that never quote the body.
+func parseResponse(body []byte, requested []string, now time.Time) (*Session, error) {
+	var rb responseBody
+	if err := json.Unmarshal(body, &rb); err != nil {
+		return nil, malformed("body is not the expected JSON object")
+	}
+	if rb.Token == "" {
+		return nil, malformed("token is missing or empty")
+	}
+	if len(rb.Token) > maxTokenLen || strings.IndexFunc(rb.Token, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		// The token ends up in Secrets and Authorization headers: refuse anything but printable ASCII.
+		return nil, malformed("token is not printable ASCII or is too long")
+	}
+	if rb.ExpiresAt == "" {
+		return nil, malformed("expiresAt is missing or empty")
+	}
+	exp, err := time.Parse(time.RFC3339Nano, rb.ExpiresAt)
+	if err != nil {
+		return nil, malformed("expiresAt is not an RFC 3339 timestamp")
+	}
+	exp = exp.UTC()
+	if !exp.After(now) {
+		return nil, malformed(fmt.Sprintf("expiresAt %s is not after the current time %s",
+			exp.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+	}
+	if exp.After(now.Add(MaxTTLSeconds*time.Second + maxClockSkew)) {
+		return nil, malformed(fmt.Sprintf("expiresAt %s is further away than the %ds maximum lifetime",
+			exp.Format(time.RFC3339), MaxTTLSeconds))
+	}
+	granted := sortedSet(rb.Scopes)
+	if len(requested) == 0 {
+		requested = AllScopes
+	}
+	if !slices.Equal(granted, sortedSet(requested)) {
+		return nil, malformed(fmt.Sprintf("granted scopes differ from the requested %v", requested))
+	}
+	return &Session{Token: rb.Token, ExpiresAt: exp, Scopes: granted}, nil
+}
+
+func sortedSet(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func malformed(reason string) *Error {
+	return &Error{Kind: KindUpstream, Message: "malformed response: " + reason}
+}
