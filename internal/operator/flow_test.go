@@ -143,20 +143,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 	f.waitReady("pay")
 	tokens := map[string]bool{string(f.tokenSecret("pay").Data[tokensecret.KeyToken]): true}
 
-	bs := &burnerv1alpha1.BurnerSession{}
-	if err := env.Client.Get(f.ctx, clientKey(f.ns, "pay"), bs); err != nil {
-		t.Fatal(err)
-	}
-	bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
-	if err := env.Client.Update(f.ctx, bs); err != nil {
-		t.Fatal(err)
-	}
+	f.forceRefresh("pay", "1")
 	f.eventually(10*time.Second, "force refresh", func() bool {
-		tok := string(f.tokenSecret("pay").Data[tokensecret.KeyToken])
-		tokens[tok] = true
+		tokens[string(f.tokenSecret("pay").Data[tokensecret.KeyToken])] = true
 		return len(tokens) == 2
 	})
-	f.sim.FailNext(2, burnersim.FaultMalformed)
+	f.sim.FailNext(1, burnersim.FaultMalformed)
+	f.forceRefresh("pay", "2")
+	f.waitReason("pay", burnerv1alpha1.ConditionSynced, "UpstreamError")
 	f.sim.RevokeKey(apiKey)
 	f.createSession("rejected", 300)
 	f.waitReason("rejected", burnerv1alpha1.ConditionReady, "InvalidAPIKey")

@@ -214,3 +214,16 @@ func metricsText(t *testing.T) string {
 
 
 func clientKey(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
+
+// forceRefresh sets the session's force-refresh annotation.
+func (f *flow) forceRefresh(name, value string) {
+	f.t.Helper()
+	bs := &burnerv1alpha1.BurnerSession{}
+	if err := env.Client.Get(f.ctx, clientKey(f.ns, name), bs); err != nil {
+		f.t.Fatal(err)
+	}
+	bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: value}
+	if err := env.Client.Update(f.ctx, bs); err != nil {
+		f.t.Fatal(err)
+	}
+}
