@@ -200,8 +200,10 @@ func parseRequest(body io.Reader) (wallet string, scopes []string, ttl int, err 
 	if err := burnerapi.ValidateWalletAddress(wallet); err != nil {
 		return "", nil, 0, errors.New("invalid walletAddress")
 	}
-	scopes = burnerapi.AllScopes
+	scopes = slices.Clone(burnerapi.AllScopes)
 	if !isAbsent(req.Scopes) {
+		// Into a fresh slice: unmarshalling into one that aliases AllScopes would overwrite it.
+		scopes = nil
 		if err := json.Unmarshal(req.Scopes, &scopes); err != nil || len(scopes) == 0 {
 			return "", nil, 0, errors.New("scopes must be a non-empty array of strings")
 		}
