@@ -118,7 +118,7 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 	if err := req.validate(); err != nil {
 		return nil, &Error{Kind: KindInvalidRequest, Message: "invalid request: " + err.Error()}
 	}
-	body, err := json.Marshal(requestBody{WalletAddress: req.WalletAddress, Scopes: req.Scopes, TTLSeconds: req.TTLSeconds})
+	body, err := json.Marshal(requestBody(req))
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidRequest, Message: "invalid request: cannot encode body", cause: err}
 	}

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,8 +88,8 @@ func encodeBase58(b []byte) string {
 		n.DivMod(n, base, mod)
 		digits = append(digits, base58Alphabet[mod.Int64()])
 	}
-	for i := len(digits) - 1; i >= 0; i-- {
-		out = append(out, digits[i])
+	for _, d := range slices.Backward(digits) {
+		out = append(out, d)
 	}
 	return string(out)
 }

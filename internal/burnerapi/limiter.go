@@ -15,7 +15,7 @@ import (
 // sessions over seconds instead of tripping the API's 429, which would stall every session sharing the key.
 const (
 	DefaultKeyRate  rate.Limit = 20
-	DefaultKeyBurst            = 40
+	DefaultKeyBurst int        = 40
 )
 
 const (

@@ -18,7 +18,6 @@ import (
 
 	"golang.org/x/time/rate"
 	"k8s.io/utils/clock"
-
 )
 
 // Server simulates the Burner API. It is an http.Handler; Start serves it on a loopback port.
@@ -219,4 +218,3 @@ func (s *Server) count(status int) {
 	s.stats.Total++
 	s.stats.ByStatus[status]++
 }
-

@@ -264,4 +264,3 @@ func TestAdminHandler(t *testing.T) {
 		t.Fatal("admin calls did not take effect")
 	}
 }
-

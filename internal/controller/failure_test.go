@@ -212,7 +212,9 @@ func TestInvalidRequestWaitsForASpecChange(t *testing.T) {
 // TestInvalidWalletMakesNoCall: an address that passes the CRD pattern but does not decode to 32 bytes.
 func TestInvalidWalletMakesNoCall(t *testing.T) {
 	f := newFixture(t)
-	f.createSession("pay", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.WalletAddress = "1111111111111111111111111111111111111111" })
+	f.createSession("pay", func(bs *burnerv1alpha1.BurnerSession) {
+		bs.Spec.WalletAddress = "1111111111111111111111111111111111111111"
+	})
 	f.reconcile("pay")
 	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonInvalidSpec)
 	f.wantEvent(ReasonInvalidSpec)
@@ -220,4 +222,3 @@ func TestInvalidWalletMakesNoCall(t *testing.T) {
 		t.Fatalf("%d API calls for an invalid wallet", got)
 	}
 }
-

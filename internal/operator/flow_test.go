@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnersim"
 	"github.com/burner-operator/burner-operator/internal/operator"
@@ -187,4 +186,3 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatal("the API key appears in logs, events, conditions or metrics")
 	}
 }
-

@@ -9,14 +9,13 @@ import (
 	"time"
 
 	"github.com/prometheus/common/expfmt"
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"go.uber.org/zap/zapcore"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
@@ -106,7 +105,7 @@ func (f *flow) startManagerWithConfig(cfg *rest.Config, edit func(*operator.Opti
 			// Each test's managers elect among themselves only.
 			LeaderElectionNamespace: f.ns,
 			LeaderElectionID:        "burner-" + f.ns,
-			Controller:              ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
+			Controller:              ctrlconfig.Controller{SkipNameValidation: new(true)},
 		},
 	}
 	if edit != nil {
@@ -211,7 +210,6 @@ func metricsText(t *testing.T) string {
 	}
 	return buf.String()
 }
-
 
 func clientKey(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
 

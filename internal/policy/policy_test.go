@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
@@ -25,7 +24,7 @@ func TestChains(t *testing.T) {
 	}
 	secretFor := func(bs *burnerv1alpha1.BurnerSession) *corev1.Secret {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{{
-			APIVersion: "burner.aerosol.com/v1alpha1", Kind: "BurnerSession", Name: "s", UID: "uid-1", Controller: ptr.To(true),
+			APIVersion: "burner.aerosol.com/v1alpha1", Kind: "BurnerSession", Name: "s", UID: "uid-1", Controller: new(true),
 		}}}}
 		tokensecret.Write(s, bs, tokensecret.Issued{Token: "t", IssuedAt: issued, ExpiresAt: issued.Add(5 * time.Minute)})
 		return s
@@ -56,9 +55,9 @@ func TestChains(t *testing.T) {
 			bs.Spec.WalletAddress = "11111111111111111111111111111111"
 			return s
 		}, wantRefresh: ReasonSpecChanged, wantNotReady: ReasonSpecChanged},
-		{name: "scope order is not a change", mutate: func(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
+		{name: "scope order is not a change", mutate: func(bs *burnerv1alpha1.BurnerSession, _ *corev1.Secret) *corev1.Secret {
 			bs.Spec.Scopes = []burnerv1alpha1.Scope{"wallet:read", "transactions:build"}
-			s = secretFor(bs)
+			s := secretFor(bs)
 			bs.Spec.Scopes = []burnerv1alpha1.Scope{"transactions:build", "wallet:read"}
 			return s
 		}},

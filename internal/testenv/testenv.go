@@ -92,12 +92,13 @@ func (e *Env) Namespace(t testing.TB) string {
 
 // Kubeconfig renders cfg as a kubeconfig file for kubectl.
 func Kubeconfig(cfg *rest.Config) ([]byte, error) {
+	const name = "envtest"
 	c := clientcmdapi.NewConfig()
-	c.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	c.AuthInfos["envtest"] = &clientcmdapi.AuthInfo{
+	c.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	c.AuthInfos[name] = &clientcmdapi.AuthInfo{
 		ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken,
 	}
-	c.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "envtest"}
-	c.CurrentContext = "envtest"
+	c.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	c.CurrentContext = name
 	return clientcmd.Write(*c)
 }
