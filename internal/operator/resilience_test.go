@@ -1,0 +1,147 @@
+package operator_test
+
+import (
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+// TestManagerKilledDuringRefresh: a manager stopped while its API call is in flight loses at most that one token;
+// the next manager answers the force-refresh with exactly one more, and the Secret is never without a token.
+func TestManagerKilledDuringRefresh(t *testing.T) {
+	f := newFlow(t)
+	stop := f.startManager(nil)
+	f.createSession("pay", 300)
+	f.waitReady("pay")
+	first := string(f.tokenSecret("pay").Data[tokensecret.KeyToken])
+
+	f.sim.SetLatency(2 * time.Second)
+	f.forceRefresh("pay", "1")
+	time.Sleep(500 * time.Millisecond) // the refresh call is now waiting on the simulator
+	stop()
+	if got := string(f.tokenSecret("pay").Data[tokensecret.KeyToken]); got != first {
+		t.Fatal("the token changed although the refresh never completed")
+	}
+	f.sim.SetLatency(0)
+	f.startManager(nil)
+	f.eventually(15*time.Second, "the force-refresh answered", func() bool {
+		s := f.tokenSecret("pay")
+		return s.Annotations[tokensecret.ForceRefreshAnnotation] == "1"
+	})
+	time.Sleep(2 * time.Second)
+	// 1 issue + at most 1 lost in flight + 1 refresh.
+	if got := f.sim.TotalMints(); got > 3 {
+		t.Fatalf("%d mints: more than one extra for a refresh interrupted by a restart", got)
+	}
+	f.waitReady("pay")
+}
+
+// TestAPIServerOutage: the apiserver disappears under a running manager (every connection cut, nothing listening)
+// and comes back. The manager recovers on its own, the token Secret is intact, and the session keeps working.
+func TestAPIServerOutage(t *testing.T) {
+	f := newFlow(t)
+	p := newProxy(t, env.Config.Host)
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Host = p.url()
+	f.startManagerWithConfig(cfg, nil)
+	f.createSession("pay", 300)
+	f.waitReady("pay")
+	before := f.tokenSecret("pay")
+
+	p.down()
+	f.createSession("during", 300) // through the direct client: the apiserver itself is fine
+	time.Sleep(5 * time.Second)
+	if s := f.tokenSecret("pay"); s.ResourceVersion != before.ResourceVersion {
+		t.Fatal("the token Secret changed during the outage")
+	}
+	p.up(t)
+
+	f.waitReady("during")
+	f.forceRefresh("pay", "after-outage")
+	f.eventually(30*time.Second, "refresh after the outage", func() bool {
+		return f.tokenSecret("pay").Annotations[tokensecret.ForceRefreshAnnotation] == "after-outage"
+	})
+	if c := f.condition("pay", burnerv1alpha1.ConditionReady); c == nil || c.Reason != "TokenValid" {
+		t.Fatalf("Ready after the outage: %+v", c)
+	}
+	if got := f.sim.TotalMints(); got != 3 {
+		t.Fatalf("%d mints, want 3 (pay, during, pay's force-refresh)", got)
+	}
+}
+
+// proxy forwards TCP to the apiserver and can play its outage: down closes the listener and every connection.
+type proxy struct {
+	target, addr string
+	mu           sync.Mutex
+	ln           net.Listener
+	conns        []net.Conn
+}
+
+func newProxy(t *testing.T, host string) *proxy {
+	t.Helper()
+	u, err := url.Parse(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{target: u.Host, addr: "127.0.0.1:0"}
+	p.up(t)
+	p.addr = p.ln.Addr().String()
+	t.Cleanup(p.down)
+	return p
+}
+
+func (p *proxy) url() string { return "https://" + p.addr }
+
+func (p *proxy) up(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.forward(c)
+		}
+	}()
+}
+
+func (p *proxy) forward(c net.Conn) {
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		_ = c.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns = append(p.conns, c, s)
+	p.mu.Unlock()
+	go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
+	_, _ = io.Copy(c, s)
+	_ = c.Close()
+}
+
+func (p *proxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		_ = p.ln.Close()
+	}
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
