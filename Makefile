@@ -102,6 +102,12 @@ build: manifests generate fmt vet ## Build the manager and the Burner API simula
 demo: build envtest-bins ## Run the operator end to end on a local control plane (DEMO_DURATION=90s: non-interactive).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo
 
+BENCH_SESSIONS ?= 1000
+BENCH_ARGS ?=
+.PHONY: bench
+bench: build envtest-bins ## Benchmark on envtest + simulator (BENCH_SESSIONS, BENCH_ARGS e.g. -unrelated-secrets=10000).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./test/bench -sessions $(BENCH_SESSIONS) $(BENCH_ARGS)
+
 .PHONY: sim
 sim: ## Run the Burner API simulator on 127.0.0.1:8089 (API key ak_test_demo).
 	go run ./cmd/burner-sim

@@ -1,0 +1,126 @@
+// Command bench measures burner-operator at scale on envtest and the in-process simulator (50 ms of API latency):
+// time until N sessions are Ready against the write floor of this machine, API calls and apiserver writes per
+// issue and per refresh, the manager's RSS, the restart (time to steady state, API calls made), and the RSS cost
+// of many unrelated large Secrets. It prints a Markdown report. Run it through `make bench`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/burner-operator/burner-operator/internal/testenv"
+)
+
+type config struct {
+	sessions, perNamespace, unrelated, unrelatedKB, concurrency int
+	latency                                                     time.Duration
+	manager                                                     string
+	managerArgs                                                 string
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.sessions, "sessions", 1000, "number of BurnerSessions")
+	flag.IntVar(&c.perNamespace, "per-namespace", 100, "sessions per namespace (each namespace has its own API key)")
+	flag.IntVar(&c.unrelated, "unrelated-secrets", 0, "unrelated Secrets created in other namespaces for the memory check")
+	flag.IntVar(&c.unrelatedKB, "unrelated-kb", 100, "size of each unrelated Secret, in KiB")
+	flag.IntVar(&c.concurrency, "floor-concurrency", 32, "parallel writers of the write-floor baseline")
+	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "simulated Burner API latency")
+	flag.StringVar(&c.manager, "manager", "bin/manager", "manager binary")
+	flag.StringVar(&c.managerArgs, "manager-args", "", "extra manager flags, space-separated")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config) error {
+	ctx := context.Background()
+	env, err := testenv.Start()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = env.Stop() }()
+	h, err := newHarness(ctx, env, c)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+
+	r := report{config: c}
+	if r.floor, err = h.writeFloor(ctx); err != nil {
+		return fmt.Errorf("write floor: %w", err)
+	}
+	if err := h.createSessions(ctx); err != nil {
+		return err
+	}
+	if r.issue, err = h.measure(ctx, "issue", h.startManager); err != nil {
+		return err
+	}
+	if r.refresh, err = h.measure(ctx, "refresh", h.forceRefreshAll); err != nil {
+		return err
+	}
+	if r.restart, err = h.restart(ctx); err != nil {
+		return err
+	}
+	if c.unrelated > 0 {
+		if r.unrelated, err = h.unrelatedSecrets(ctx); err != nil {
+			return err
+		}
+	}
+	r.print(os.Stdout)
+	return nil
+}
+
+type report struct {
+	config
+	floor          time.Duration
+	issue, refresh phase
+	restart        restartResult
+	unrelated      *memoryResult
+}
+
+func (r report) print(w *os.File) {
+	n := float64(r.sessions)
+	fmt.Fprintf(w, "## N = %d sessions (%d namespaces, one API key each), API latency %s\n\n", r.sessions,
+		(r.sessions+r.perNamespace-1)/r.perNamespace, r.latency)
+	fmt.Fprintf(w, "Machine: %d cores, %s; %s, %s\n\n", runtime.NumCPU(), memTotal(), runtime.Version(),
+		time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintln(w, "| measure | value |")
+	fmt.Fprintln(w, "|---|---|")
+	row := func(k, format string, args ...any) { fmt.Fprintf(w, "| %s | %s |\n", k, fmt.Sprintf(format, args...)) }
+	row("write floor (bare client: Secret create + status patch + event per session)", "%.1f s", r.floor.Seconds())
+	row("all Ready after manager start", "%.1f s (%.2f× the floor)", r.issue.took.Seconds(), r.issue.took.Seconds()/r.floor.Seconds())
+	row("API calls per issue", "%.2f", float64(r.issue.apiCalls)/n)
+	row("apiserver writes per issue (Secret + BurnerSession status)", "%.2f (+ %.2f events)", float64(r.issue.objectWrites)/n, float64(r.issue.eventWrites)/n)
+	row("apiserver requests per issue, all verbs", "%.2f", float64(r.issue.allRequests)/n)
+	row("force-refresh of all: done after", "%.1f s", r.refresh.took.Seconds())
+	row("API calls per refresh", "%.2f", float64(r.refresh.apiCalls)/n)
+	row("apiserver writes per refresh (Secret + status)", "%.2f (+ %.2f events)", float64(r.refresh.objectWrites)/n, float64(r.refresh.eventWrites)/n)
+	row("manager RSS: peak / steady", "%s / %s", mib(r.restart.before.peak), mib(r.restart.before.now))
+	row("restart: time to steady state", "%.1f s", r.restart.took.Seconds())
+	row("restart: API calls", "%d", r.restart.apiCalls)
+	row("restart: apiserver writes", "%d", r.restart.writes)
+	if m := r.unrelated; m != nil {
+		row(fmt.Sprintf("RSS with %d unrelated %d KiB Secrets", r.unrelated.count, r.unrelatedKB), "%s → %s (%+.1f MiB)",
+			mib(m.before), mib(m.after), float64(int64(m.after)-int64(m.before))/(1<<20))
+	}
+	fmt.Fprintln(w)
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func memTotal() string {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return "unknown memory"
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	return strings.Join(strings.Fields(line)[1:], " ") + " memory"
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+func labelSelector() labels.Selector {
+	return labels.SelectorFromSet(labels.Set{tokensecret.ManagedByLabel: tokensecret.ManagedByValue})
+}
+
+// requestCounts is apiserver_request_total by verb, resource and subresource.
+type requestCounts map[[3]string]float64
+
+var writeVerbs = []string{"CREATE", "UPDATE", "PATCH", "DELETE", "APPLY"}
+
+// apiserverRequests reads the apiserver's own request counters: every request any client made, by verb and
+// resource, so writes are counted where they land rather than estimated.
+func (h *harness) apiserverRequests(ctx context.Context) (requestCounts, error) {
+	raw, err := h.kube.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, err
+	}
+	families, err := parse(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	counts := requestCounts{}
+	for _, m := range families["apiserver_request_total"].GetMetric() {
+		l := m.GetLabel()
+		counts[[3]string{label(l, "verb"), label(l, "resource"), label(l, "subresource")}] += m.GetCounter().GetValue()
+	}
+	return counts, nil
+}
+
+func (c requestCounts) minus(before requestCounts) requestCounts {
+	d := requestCounts{}
+	for k, v := range c {
+		d[k] = v - before[k]
+	}
+	return d
+}
+
+func (c requestCounts) writes(resource, subresource string) int {
+	n := 0.0
+	for _, verb := range writeVerbs {
+		n += c[[3]string{verb, resource, subresource}]
+	}
+	return int(n)
+}
+
+func (c requestCounts) total() int {
+	n := 0.0
+	for _, v := range c {
+		n += v
+	}
+	return int(n)
+}
+
+func scrape(url string) (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get(url) //nolint:gosec // the manager's metrics endpoint on loopback
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return parse(resp.Body)
+}
+
+func parse(r io.Reader) (map[string]*dto.MetricFamily, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(r)
+}
+
+func label(pairs []*dto.LabelPair, name string) string {
+	for _, p := range pairs {
+		if p.GetName() == name {
+			return p.GetValue()
+		}
+	}
+	return ""
+}
