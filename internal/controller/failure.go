@@ -33,7 +33,10 @@ func (r *BurnerSessionReconciler) fail(bs *burnerv1alpha1.BurnerSession, in poli
 		// Nothing to retry on a timer; only come back to flip Ready when the old token expires.
 		return nextWake(in, 0)
 	}
-	return nextWake(in, max(f.RetryAfter, policy.Backoff(st.FailedAttempts, string(bs.UID))))
+	if f.RetryAfter > 0 {
+		return nextWake(in, f.RetryAfter)
+	}
+	return nextWake(in, policy.Backoff(st.FailedAttempts, string(bs.UID)))
 }
 
 // backingOff says whether the last failure, made with the same inputs, still forbids a new attempt, and for how
@@ -47,8 +50,11 @@ func (r *BurnerSessionReconciler) backingOff(bs *burnerv1alpha1.BurnerSession, i
 	case ReasonInvalidSpec, ReasonInvalidRequest, ReasonInvalidAPIKey, ReasonAPIKeyMissing, ReasonAPIKeySecretNotFound:
 		return 0, true
 	}
-	// Rate limits are enforced by the shared per-key limiter, which knows the server's Retry-After; the status
-	// backoff keeps a restarted operator from calling early.
+	// Rate limits are enforced by the shared per-key limiter, which knows the server's Retry-After.
+	if st.LastFailureReason == ReasonRateLimited {
+		return 0, false
+	}
+	// The status backoff also keeps a restarted operator from calling early.
 	retryAt := st.LastFailureTime.Add(policy.Backoff(st.FailedAttempts, string(bs.UID)))
 	if now.Before(retryAt) {
 		return retryAt.Sub(now), true

@@ -167,13 +167,18 @@ func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 	if res.RequeueAfter < 30*time.Second {
 		t.Fatalf("requeued after %s, before Retry-After", res.RequeueAfter)
 	}
-	// The shared per-key limiter holds back the other sessions of that key without calling the API.
+	// The shared per-key limiter holds back the other sessions of that key without calling the API, and without
+	// writing a failure for them: they just come back after Retry-After.
 	calls := f.sim.Calls().Total
-	f.reconcile("c")
+	if res := f.reconcile("c"); res.RequeueAfter < 25*time.Second {
+		t.Fatalf("held-back session requeued after %s", res.RequeueAfter)
+	}
 	if got := f.sim.Calls().Total; got != calls {
 		t.Fatal("a session sharing the rate-limited key called the API before Retry-After")
 	}
-	f.wantCondition("c", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, ReasonRateLimited)
+	if st := f.session("c").Status; st.FailedAttempts != 0 || len(st.Conditions) != 0 {
+		t.Fatalf("a held-back session recorded a failure: %+v", st)
+	}
 }
 
 // rejecting answers every call with a 400, which the CRD's validation makes hard to provoke through the simulator.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -69,6 +70,11 @@ func (r *BurnerSessionReconciler) issue(
 	sess, err := r.API.CreateSession(ctx, apiKey, burnerapi.Request{
 		WalletAddress: bs.Spec.WalletAddress, Scopes: scopeStrings(bs.Spec.Scopes), TTLSeconds: bs.Spec.TTLSeconds,
 	})
+	if throttled(err) {
+		// Held back by the shared per-key limiter before any call: not a failure of this session, so no status
+		// write or event; come back when the limiter allows, spread so the held-back sessions do not return at once.
+		return ctrl.Result{RequeueAfter: wait.Jitter(max(burnerapi.RetryAfter(err), time.Second), 1)}, nil
+	}
 	observeAPICall(err, r.Clock.Since(start))
 	if err != nil {
 		return r.fail(bs, in, inputs, classify(err)), nil
@@ -102,6 +108,12 @@ func (r *BurnerSessionReconciler) issue(
 	}
 	clearFailure(bs)
 	return r.markValid(bs, after), nil
+}
+
+// throttled says the client refused to call because the key's limiter (or a recent 429 on that key) said wait.
+func throttled(err error) bool {
+	var apiErr *burnerapi.Error
+	return errors.As(err, &apiErr) && apiErr.Kind == burnerapi.KindRateLimited && apiErr.StatusCode == 0
 }
 
 // apiKey reads the API key straight from the apiserver (API key Secrets are not cached). It returns the Secret's

@@ -256,7 +256,7 @@ func (h *harness) measure(ctx context.Context, name string, trigger func(context
 	p := phase{took: took, apiCalls: h.sim.Calls().Total - calls0,
 		objectWrites: d.writes("secrets", "") + d.writes("burnersessions", "status"),
 		eventWrites:  d.writes("events", ""), allRequests: d.total()}
-	fmt.Fprintf(os.Stderr, "%s: %.1fs, %d API calls, %d object writes\n", name, took.Seconds(), p.apiCalls, p.objectWrites)
+	fmt.Fprintf(os.Stderr, "%s: %.1fs, %d API calls, apiserver requests: %s\n", name, took.Seconds(), p.apiCalls, d)
 	return p, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -49,6 +51,18 @@ func (c requestCounts) minus(before requestCounts) requestCounts {
 		d[k] = v - before[k]
 	}
 	return d
+}
+
+// String lists the non-zero counts, for the log.
+func (c requestCounts) String() string {
+	var parts []string
+	for k, v := range c {
+		if v != 0 {
+			parts = append(parts, fmt.Sprintf("%s %s/%s=%.0f", k[0], k[1], k[2], v))
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
 }
 
 func (c requestCounts) writes(resource, subresource string) int {
