@@ -24,7 +24,11 @@ func main() {
 	burst := flag.Int("rate-limit-burst", 1, "burst of the per-key rate limit")
 	flag.Parse()
 
-	accepted := strings.Split(*keys, ",")
+	accepted := strings.FieldsFunc(*keys, func(r rune) bool { return r == ',' || r == ' ' })
+	if len(accepted) == 0 {
+		fmt.Fprintln(os.Stderr, "burner-sim: --api-keys is empty")
+		os.Exit(2)
+	}
 	sim := burnersim.New(burnersim.WithKeys(accepted...), burnersim.WithLatency(*latency),
 		burnersim.WithMaxLifetime(*maxLifetime))
 	for _, k := range accepted {

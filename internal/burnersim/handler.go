@@ -50,6 +50,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, http.StatusMethodNotAllowed, errorResponse{"method not allowed"})
 		return
 	}
+	// Read the body first: only then does net/http notice a client that hangs up, which ends the sleeps below.
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		s.writeJSON(w, http.StatusBadRequest, errorResponse{"cannot read body"})
+		return
+	}
 	s.mu.Lock()
 	latency, fault := s.latency, FaultNone
 	if s.faultCount > 0 {
@@ -77,7 +83,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, http.StatusUnsupportedMediaType, errorResponse{"Content-Type must be application/json"})
 		return
 	}
-	wallet, scopes, ttl, err := parseRequest(r.Body)
+	wallet, scopes, ttl, err := parseRequest(body)
 	if err != nil {
 		s.writeJSON(w, http.StatusBadRequest, errorResponse{err.Error()})
 		return
@@ -177,11 +183,7 @@ func (s *Server) writeRateLimited(w http.ResponseWriter, key string) {
 // parseRequest enforces the documented body: a JSON object with walletAddress (required, a Solana address),
 // scopes (optional, a non-empty array of known scopes without duplicates) and ttlSeconds (optional integer, 1 to
 // 3600, default 300), and nothing else.
-func parseRequest(body io.Reader) (wallet string, scopes []string, ttl int, err error) {
-	data, err := io.ReadAll(io.LimitReader(body, 64<<10))
-	if err != nil {
-		return "", nil, 0, errors.New("cannot read body")
-	}
+func parseRequest(data []byte) (wallet string, scopes []string, ttl int, err error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var req request

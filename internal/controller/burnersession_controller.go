@@ -20,6 +20,7 @@ package controller
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -55,6 +56,9 @@ type BurnerSessionReconciler struct {
 	// issued keeps the last token written per session, so a token Secret deleted or edited by hand is repaired
 	// without minting while that token is still valid.
 	issued issuedTokens
+	// patchedFrom records, per session, the resourceVersion its last status patch was computed from (see
+	// patchStatus).
+	patchedFrom sync.Map
 	// existing tells whether a Secret of that name exists at all (metadata-only cache of every Secret).
 	existing client.Reader
 }
@@ -71,6 +75,7 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Get(ctx, req.NamespacedName, bs); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			r.issued.forget(req.NamespacedName)
+			r.patchedFrom.Delete(req.NamespacedName)
 			forgetSessionMetrics(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -84,13 +84,22 @@ func (r *BurnerSessionReconciler) setReady(bs *burnerv1alpha1.BurnerSession, in 
 }
 
 // patchStatus sends the status change, if any, as a merge patch, and joins its error with the reconcile's.
+//
+// Writing the token Secret triggers a second reconcile through the Secret watch, often before the cache has seen
+// the status patch of the first one. That reconcile computes the same status from the same Secret, so when the
+// cached session is still the version the last patch was made from, the patch is skipped rather than re-sent.
 func (r *BurnerSessionReconciler) patchStatus(ctx context.Context, orig, bs *burnerv1alpha1.BurnerSession, reterr error) error {
+	key := client.ObjectKeyFromObject(bs)
 	if apiequality.Semantic.DeepEqual(orig.Status, bs.Status) {
+		return reterr
+	}
+	if from, ok := r.patchedFrom.Load(key); ok && from == orig.ResourceVersion {
 		return reterr
 	}
 	if err := r.Status().Patch(ctx, bs, client.MergeFrom(orig)); err != nil {
 		return errors.Join(reterr, client.IgnoreNotFound(err))
 	}
+	r.patchedFrom.Store(key, orig.ResourceVersion)
 	return reterr
 }
 

@@ -24,7 +24,7 @@ func labelSelector() labels.Selector {
 // requestCounts is apiserver_request_total by verb, resource and subresource.
 type requestCounts map[[3]string]float64
 
-var writeVerbs = []string{"CREATE", "UPDATE", "PATCH", "DELETE", "APPLY"}
+var writeVerbs = []string{"POST", "PUT", "PATCH", "DELETE", "APPLY"}
 
 // apiserverRequests reads the apiserver's own request counters: every request any client made, by verb and
 // resource, so writes are counted where they land rather than estimated.
