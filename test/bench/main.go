@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/burner-operator/burner-operator/internal/testenv"
 )
 
@@ -42,6 +45,7 @@ func main() {
 
 func run(c config) error {
 	ctx := context.Background()
+	ctrllog.SetLogger(logr.Discard()) // the harness's own caches and clients are not what is measured
 	env, err := testenv.Start()
 	if err != nil {
 		return err
