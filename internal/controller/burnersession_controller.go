@@ -59,6 +59,8 @@ type BurnerSessionReconciler struct {
 	// patchedFrom records, per session, the resourceVersion its last status patch was computed from (see
 	// patchStatus).
 	patchedFrom sync.Map
+	// apiKeys holds API key Secrets' data by resourceVersion (see apiKey).
+	apiKeys sync.Map
 	// existing tells whether a Secret of that name exists at all (metadata-only cache of every Secret).
 	existing client.Reader
 }
@@ -153,8 +155,8 @@ func (r *BurnerSessionReconciler) tokenSecret(ctx context.Context, bs *burnerv1a
 	if err == nil {
 		return s, nil
 	}
-	if exists, err := r.secretExists(ctx, key); err != nil || !exists {
-		return nil, err
+	if r.existing != nil && r.secretVersion(ctx, key) == "" {
+		return nil, nil
 	}
 	if err := r.APIReader.Get(ctx, key, s); err != nil {
 		return nil, client.IgnoreNotFound(err)

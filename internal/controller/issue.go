@@ -116,12 +116,22 @@ func throttled(err error) bool {
 	return errors.As(err, &apiErr) && apiErr.Kind == burnerapi.KindRateLimited && apiErr.StatusCode == 0
 }
 
-// apiKey reads the API key straight from the apiserver (API key Secrets are not cached). It returns the Secret's
-// resourceVersion so that a failure can wait for the key to change.
+// apiKey returns the API key and the key Secret's resourceVersion, so that a failure can wait for the key to
+// change. API key Secrets are not cached: the value is read straight from the apiserver, and kept in memory only
+// while the metadata cache shows that Secret at the same resourceVersion, so a burst of mints costs one read per key.
 func (r *BurnerSessionReconciler) apiKey(ctx context.Context, bs *burnerv1alpha1.BurnerSession) (string, string, *failure) {
 	ref := bs.Spec.APIKeySecretRef
+	if ref.Key == "" {
+		ref.Key = burnerv1alpha1.DefaultAPIKeySecretKey
+	}
+	key := client.ObjectKey{Namespace: bs.Namespace, Name: ref.Name}
+	if version := r.secretVersion(ctx, key); version != "" {
+		if v, ok := r.apiKeys.Load(key); ok && v.(readKey).version == version {
+			return keyIn(v.(readKey).data, ref, version)
+		}
+	}
 	s := &corev1.Secret{}
-	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: bs.Namespace, Name: ref.Name}, s); err != nil {
+	if err := r.APIReader.Get(ctx, key, s); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			return "", "", &failure{Reason: ReasonAPIKeySecretNotFound, WaitForChange: true,
 				Message: fmt.Sprintf("API key Secret %q not found", ref.Name)}
@@ -129,15 +139,22 @@ func (r *BurnerSessionReconciler) apiKey(ctx context.Context, bs *burnerv1alpha1
 		return "", "", &failure{Reason: ReasonAPIKeySecretNotFound,
 			Message: fmt.Sprintf("cannot read API key Secret %q: %s", ref.Name, apiStatusReason(err))}
 	}
-	key := ref.Key
-	if key == "" {
-		key = burnerv1alpha1.DefaultAPIKeySecretKey
+	r.apiKeys.Store(key, readKey{version: s.ResourceVersion, data: s.Data})
+	return keyIn(s.Data, ref, s.ResourceVersion)
+}
+
+// readKey is an API key Secret's data as read at one resourceVersion.
+type readKey struct {
+	version string
+	data    map[string][]byte
+}
+
+func keyIn(data map[string][]byte, ref burnerv1alpha1.SecretKeySelector, version string) (string, string, *failure) {
+	if len(data[ref.Key]) == 0 {
+		return "", version, &failure{Reason: ReasonAPIKeyMissing, WaitForChange: true,
+			Message: fmt.Sprintf("API key Secret %q has no data under key %q", ref.Name, ref.Key)}
 	}
-	if len(s.Data[key]) == 0 {
-		return "", s.ResourceVersion, &failure{Reason: ReasonAPIKeyMissing, WaitForChange: true,
-			Message: fmt.Sprintf("API key Secret %q has no data under key %q", ref.Name, key)}
-	}
-	return string(s.Data[key]), s.ResourceVersion, nil
+	return string(data[ref.Key]), version, nil
 }
 
 // classify maps a client error to a failure. The error's own text is built by burnerapi from fixed templates that

@@ -53,16 +53,21 @@ func (r *BurnerSessionReconciler) restoreIfEdited(ctx context.Context, bs *burne
 	return nil
 }
 
-// secretExists asks the metadata-only cache of all Secrets whether a Secret of that name exists.
-func (r *BurnerSessionReconciler) secretExists(ctx context.Context, key client.ObjectKey) (bool, error) {
+// secretVersion is the resourceVersion of a Secret in the metadata-only cache of all Secrets, "" when there is no
+// such Secret (or no such cache: a reconciler driven directly by tests).
+func (r *BurnerSessionReconciler) secretVersion(ctx context.Context, key client.ObjectKey) string {
 	if r.existing == nil {
-		return true, nil
+		return ""
 	}
+	m := secretMetadata()
+	if err := r.existing.Get(ctx, key, m); err != nil {
+		return ""
+	}
+	return m.ResourceVersion
+}
+
+func secretMetadata() *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	err := r.existing.Get(ctx, key, m)
-	if err == nil {
-		return true, nil
-	}
-	return false, client.IgnoreNotFound(err)
+	return m
 }

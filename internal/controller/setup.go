@@ -64,14 +64,12 @@ func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts contro
 	}
 	r.existing = secretNames
 
-	anySecret := &metav1.PartialObjectMetadata{}
-	anySecret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return ctrl.NewControllerManagedBy(mgr).
 		// force-refresh is an annotation and does not bump the generation; status-only writes are ignored.
 		For(&burnerv1alpha1.BurnerSession{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}).
-		WatchesRawSource(source.Kind(secretNames, client.Object(anySecret),
+		WatchesRawSource(source.Kind(secretNames, client.Object(secretMetadata()),
 			handler.EnqueueRequestsFromMapFunc(r.sessionsReferencing))).
 		WithOptions(opts).
 		Named("burnersession").
