@@ -28,8 +28,8 @@ import (
 // the controller needs enough workers to hide the API's latency and enough client QPS for the writes.
 const (
 	DefaultConcurrency = 32
-	DefaultKubeQPS     = 200
-	DefaultKubeBurst   = 400
+	DefaultKubeQPS     = 500
+	DefaultKubeBurst   = 1000
 	LeaderElectionID   = "burner-operator.burner.aerosol.com"
 )
 
