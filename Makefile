@@ -1,7 +1,7 @@
 # Burner API used by `make run`; e.g. BURNER_API_URL=http://127.0.0.1:8089 with `make sim` running.
 BURNER_API_URL ?= https://api.aerosol.com
 # Image URL to use all building/pushing image targets
-IMG ?= controller:latest
+IMG ?= ghcr.io/burner-operator/burner-operator:0.1.0
 # YEAR defines the year value used for substituting the YEAR placeholder in the boilerplate header.
 YEAR ?= $(shell date +%Y)
 
