@@ -39,7 +39,7 @@ import (
 func main() {
 	var (
 		o                                                operator.Options
-		metricsAddr, probeAddr                           string
+		metricsAddr, probeAddr, pprofAddr                string
 		metricsCertPath, metricsCertName, metricsCertKey string
 		secureMetrics, enableHTTP2, leaderElect          bool
 		leaderElectionNamespace                          string
@@ -60,6 +60,7 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "The address of the pprof endpoint (0 disables it).")
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")
@@ -96,6 +97,7 @@ func main() {
 	o.Manager = ctrl.Options{
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionNamespace: leaderElectionNamespace,
 	}

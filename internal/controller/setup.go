@@ -77,7 +77,13 @@ func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts contro
 }
 
 // sessionsReferencing maps a Secret to the sessions in its namespace that use it as API key or token Secret.
+// Token Secrets controlled by a session are left to the Owns watch, so each write of ours triggers one reconcile,
+// not two.
 func (r *BurnerSessionReconciler) sessionsReferencing(ctx context.Context, secret client.Object) []reconcile.Request {
+	if owner := metav1.GetControllerOf(secret); owner != nil && owner.Kind == "BurnerSession" &&
+		owner.APIVersion == burnerv1alpha1.GroupVersion.String() {
+		return nil
+	}
 	var list burnerv1alpha1.BurnerSessionList
 	if err := r.List(ctx, &list, client.InNamespace(secret.GetNamespace()),
 		client.MatchingFields{secretRefsIndex: secret.GetName()}); err != nil {
@@ -90,8 +96,9 @@ func (r *BurnerSessionReconciler) sessionsReferencing(ctx context.Context, secre
 	return reqs
 }
 
-// keepOnlyName drops everything but the identity of a Secret's metadata before it is cached: labels and
-// annotations can be large (kubectl's last-applied-configuration annotation even holds the Secret's data).
+// keepOnlyName drops everything but the identity and ownership of a Secret's metadata before it is cached:
+// labels and annotations can be large (kubectl's last-applied-configuration annotation even holds the Secret's
+// data).
 func keepOnlyName(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
@@ -99,5 +106,6 @@ func keepOnlyName(obj any) (any, error) {
 	}
 	return &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
 		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		OwnerReferences: m.OwnerReferences,
 	}}, nil
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +46,7 @@ type harness struct {
 	mgr        *exec.Cmd
 	mgrDone    chan struct{}
 	mgrMetrics string
+	pprof      string
 }
 
 func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, error) {
@@ -295,8 +298,13 @@ func (h *harness) startManager(ctx context.Context) (func() bool, error) {
 		return nil, err
 	}
 	h.mgrMetrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+	pprofPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	args := []string{"--kubeconfig", h.kubeconfig, "--burner-api-url", h.simURL, "--health-probe-bind-address", "0",
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port), "--metrics-secure=false"}
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port), "--metrics-secure=false",
+		"--pprof-bind-address", fmt.Sprintf("127.0.0.1:%d", pprofPort)}
 	args = append(args, strings.Fields(h.c.managerArgs)...)
 	log, err := os.OpenFile(filepath.Join(h.dir, "manager.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -309,6 +317,11 @@ func (h *harness) startManager(ctx context.Context) (func() bool, error) {
 	}
 	h.mgrDone = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); _ = log.Close(); close(done) }(h.mgr, h.mgrDone)
+	h.pprof = fmt.Sprintf("http://127.0.0.1:%d", pprofPort)
+	if h.c.cpuProfile != "" {
+		go saveProfile(h.pprof+"/debug/pprof/profile?seconds=20", h.c.cpuProfile)
+		h.c.cpuProfile = "" // the first start only: the issue phase
+	}
 	return func() bool { return h.allReady(ctx) }, nil
 }
 
@@ -457,6 +470,26 @@ func processRSS(pid int) rss {
 		}
 	}
 	return r
+}
+
+// saveProfile fetches a pprof profile, retrying while the manager starts.
+func saveProfile(url, path string) {
+	for range 50 {
+		resp, err := http.Get(url) //nolint:gosec // the manager's pprof endpoint on loopback
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		defer func() { _ = resp.Body.Close() }()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(path, data, 0o600)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpu profile:", err)
+		}
+		return
+	}
 }
 
 func freePort() (int, error) {

@@ -24,6 +24,7 @@ type config struct {
 	latency                                                     time.Duration
 	manager                                                     string
 	managerArgs                                                 string
+	cpuProfile, heapProfile                                     string
 }
 
 func main() {
@@ -36,6 +37,8 @@ func main() {
 	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "simulated Burner API latency")
 	flag.StringVar(&c.manager, "manager", "bin/manager", "manager binary")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra manager flags, space-separated")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the manager's first 20 s to this file")
+	flag.StringVar(&c.heapProfile, "heapprofile", "", "write a heap profile of the manager, once all sessions are Ready")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -66,6 +69,9 @@ func run(c config) error {
 	}
 	if r.issue, err = h.measure(ctx, "issue", h.startManager); err != nil {
 		return err
+	}
+	if c.heapProfile != "" {
+		saveProfile(h.pprof+"/debug/pprof/heap", c.heapProfile)
 	}
 	if r.refresh, err = h.measure(ctx, "refresh", h.forceRefreshAll); err != nil {
 		return err
