@@ -125,6 +125,11 @@ run: manifests generate fmt vet ## Run a controller from your host against the c
 docker-build: ## Build docker image with the manager.
 	$(CONTAINER_TOOL) build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) -t ${IMG} .
 
+DOCKERFILELINT_VERSION ?= 1.8.0
+.PHONY: docker-lint
+docker-lint: ## Lint the Dockerfile (no container runtime needed; dockerfilelint from npm).
+	npx --yes dockerfilelint@$(DOCKERFILELINT_VERSION) Dockerfile
+
 .PHONY: docker-push
 docker-push: ## Push docker image with the manager.
 	$(CONTAINER_TOOL) push ${IMG}

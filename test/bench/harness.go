@@ -312,6 +312,9 @@ func (h *harness) startManager(ctx context.Context) (func() bool, error) {
 	}
 	h.mgr = exec.Command(h.c.manager, args...)
 	h.mgr.Stdout, h.mgr.Stderr = log, log
+	if h.c.goMemLimit != "" {
+		h.mgr.Env = append(os.Environ(), "GOMEMLIMIT="+h.c.goMemLimit)
+	}
 	if err := h.mgr.Start(); err != nil {
 		return nil, err
 	}

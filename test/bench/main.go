@@ -24,7 +24,7 @@ type config struct {
 	latency                                                     time.Duration
 	manager                                                     string
 	managerArgs                                                 string
-	cpuProfile, heapProfile                                     string
+	cpuProfile, heapProfile, goMemLimit                         string
 }
 
 func main() {
@@ -37,6 +37,7 @@ func main() {
 	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "simulated Burner API latency")
 	flag.StringVar(&c.manager, "manager", "bin/manager", "manager binary")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra manager flags, space-separated")
+	flag.StringVar(&c.goMemLimit, "gomemlimit", "150MiB", "GOMEMLIMIT of the manager, as in the manifests (empty: unset)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the manager's first 20 s to this file")
 	flag.StringVar(&c.heapProfile, "heapprofile", "", "write a heap profile of the manager, once all sessions are Ready")
 	flag.Parse()
