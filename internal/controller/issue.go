@@ -60,9 +60,9 @@ func (r *BurnerSessionReconciler) issue(
 		return r.fail(bs, in, inputsOf(bs, keyVersion), *f), nil
 	}
 	inputs := inputsOf(bs, keyVersion)
-	if wait, blocked := r.backingOff(bs, inputs, in.Now); blocked {
+	if remaining, blocked := r.backingOff(bs, inputs, in.Now); blocked {
 		r.setReady(bs, in)
-		return nextWake(in, wait), nil
+		return nextWake(in, remaining), nil
 	}
 
 	log.V(1).Info("issuing token", "reason", reason, "detail", message)

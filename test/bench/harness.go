@@ -180,7 +180,8 @@ func (h *harness) writeFloor(ctx context.Context) (time.Duration, error) {
 		orig := bs.DeepCopy()
 		bs.Status.SecretName = s.Name
 		bs.Status.ExpiresAt = &metav1.Time{Time: now.Add(time.Hour)}
-		meta.SetStatusCondition(&bs.Status.Conditions, metav1.Condition{Type: "Ready", Status: "True", Reason: "TokenValid", Message: "m"})
+		meta.SetStatusCondition(&bs.Status.Conditions, metav1.Condition{
+			Type: "Ready", Status: "True", Reason: "TokenValid", Message: "m"})
 		if err := h.cl.Status().Patch(ctx, bs, client.MergeFrom(orig)); err != nil {
 			return err
 		}
@@ -235,14 +236,17 @@ type phase struct {
 }
 
 // measure runs trigger and waits until done reports all sessions handled, counting API calls and apiserver writes.
-func (h *harness) measure(ctx context.Context, name string, trigger func(context.Context) (func() bool, error)) (phase, error) {
+// trigger starts a phase and returns the condition that says it is done.
+type trigger func(context.Context) (done func() bool, err error)
+
+func (h *harness) measure(ctx context.Context, name string, begin trigger) (phase, error) {
 	calls0 := h.sim.Calls().Total
 	req0, err := h.apiserverRequests(ctx)
 	if err != nil {
 		return phase{}, err
 	}
 	start := time.Now()
-	done, err := trigger(ctx)
+	done, err := begin(ctx)
 	if err != nil {
 		return phase{}, err
 	}
@@ -302,10 +306,10 @@ func (h *harness) startManager(ctx context.Context) (func() bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"--kubeconfig", h.kubeconfig, "--burner-api-url", h.simURL, "--health-probe-bind-address", "0",
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port), "--metrics-secure=false",
-		"--pprof-bind-address", fmt.Sprintf("127.0.0.1:%d", pprofPort)}
-	args = append(args, strings.Fields(h.c.managerArgs)...)
+	args := append([]string{"--kubeconfig", h.kubeconfig, "--burner-api-url", h.simURL,
+		"--health-probe-bind-address", "0", "--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port),
+		"--metrics-secure=false", "--pprof-bind-address", fmt.Sprintf("127.0.0.1:%d", pprofPort)},
+		strings.Fields(h.c.managerArgs)...)
 	log, err := os.OpenFile(filepath.Join(h.dir, "manager.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, err
@@ -459,7 +463,7 @@ func processRSS(pid int) rss {
 		return rss{}
 	}
 	var r rss
-	for _, line := range strings.Split(string(data), "\n") {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
 			continue

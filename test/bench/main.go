@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -97,32 +98,36 @@ type report struct {
 	unrelated      *memoryResult
 }
 
-func (r report) print(w *os.File) {
+func (r report) print(w io.Writer) {
 	n := float64(r.sessions)
-	fmt.Fprintf(w, "## N = %d sessions (%d namespaces, one API key each), API latency %s\n\n", r.sessions,
+	out := func(format string, args ...any) { _, _ = fmt.Fprintf(w, format, args...) }
+	row := func(k, format string, args ...any) { out("| %s | %s |\n", k, fmt.Sprintf(format, args...)) }
+	perSession := func(count int) float64 { return float64(count) / n }
+	out("## N = %d sessions (%d namespaces, one API key each), API latency %s\n\n", r.sessions,
 		(r.sessions+r.perNamespace-1)/r.perNamespace, r.latency)
-	fmt.Fprintf(w, "Machine: %d cores, %s; %s, %s\n\n", runtime.NumCPU(), memTotal(), runtime.Version(),
+	out("Machine: %d cores, %s; %s, %s\n\n", runtime.NumCPU(), memTotal(), runtime.Version(),
 		time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintln(w, "| measure | value |")
-	fmt.Fprintln(w, "|---|---|")
-	row := func(k, format string, args ...any) { fmt.Fprintf(w, "| %s | %s |\n", k, fmt.Sprintf(format, args...)) }
+	out("| measure | value |\n|---|---|\n")
 	row("write floor (bare client: Secret create + status patch + event per session)", "%.1f s", r.floor.Seconds())
-	row("all Ready after manager start", "%.1f s (%.2f× the floor)", r.issue.took.Seconds(), r.issue.took.Seconds()/r.floor.Seconds())
-	row("API calls per issue", "%.2f", float64(r.issue.apiCalls)/n)
-	row("apiserver writes per issue (Secret + BurnerSession status)", "%.2f (+ %.2f events)", float64(r.issue.objectWrites)/n, float64(r.issue.eventWrites)/n)
-	row("apiserver requests per issue, all verbs", "%.2f", float64(r.issue.allRequests)/n)
+	row("all Ready after manager start", "%.1f s (%.2f× the floor)", r.issue.took.Seconds(),
+		r.issue.took.Seconds()/r.floor.Seconds())
+	row("API calls per issue", "%.2f", perSession(r.issue.apiCalls))
+	row("apiserver writes per issue (Secret + BurnerSession status)", "%.2f (+ %.2f events)",
+		perSession(r.issue.objectWrites), perSession(r.issue.eventWrites))
+	row("apiserver requests per issue, all verbs", "%.2f", perSession(r.issue.allRequests))
 	row("force-refresh of all: done after", "%.1f s", r.refresh.took.Seconds())
-	row("API calls per refresh", "%.2f", float64(r.refresh.apiCalls)/n)
-	row("apiserver writes per refresh (Secret + status)", "%.2f (+ %.2f events)", float64(r.refresh.objectWrites)/n, float64(r.refresh.eventWrites)/n)
+	row("API calls per refresh", "%.2f", perSession(r.refresh.apiCalls))
+	row("apiserver writes per refresh (Secret + status)", "%.2f (+ %.2f events)",
+		perSession(r.refresh.objectWrites), perSession(r.refresh.eventWrites))
 	row("manager RSS: peak / steady", "%s / %s", mib(r.restart.before.peak), mib(r.restart.before.now))
 	row("restart: time to steady state", "%.1f s", r.restart.took.Seconds())
 	row("restart: API calls", "%d", r.restart.apiCalls)
 	row("restart: apiserver writes", "%d", r.restart.writes)
 	if m := r.unrelated; m != nil {
-		row(fmt.Sprintf("RSS with %d unrelated %d KiB Secrets", r.unrelated.count, r.unrelatedKB), "%s → %s (%+.1f MiB)",
+		row(fmt.Sprintf("RSS with %d unrelated %d KiB Secrets", m.count, r.unrelatedKB), "%s → %s (%+.1f MiB)",
 			mib(m.before), mib(m.after), float64(int64(m.after)-int64(m.before))/(1<<20))
 	}
-	fmt.Fprintln(w)
+	out("\n")
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
