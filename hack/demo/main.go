@@ -92,7 +92,7 @@ func run() error {
 	say("    export KUBECONFIG=%s", kubeconfig)
 	say("    %s get burnersessions,secrets", filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"))
 
-	simAddr, err := freeAddr()
+	simAddr, err := testenv.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -249,15 +249,6 @@ func (p *process) stop() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String(), nil
 }
 
 func waitListening(ctx context.Context, addr string) error {

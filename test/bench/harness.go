@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -297,18 +296,18 @@ func (h *harness) allReady(ctx context.Context) bool {
 }
 
 func (h *harness) startManager(ctx context.Context) (func() bool, error) {
-	port, err := freePort()
+	metricsAddr, err := testenv.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	h.mgrMetrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
-	pprofPort, err := freePort()
+	h.mgrMetrics = "http://" + metricsAddr + "/metrics"
+	pprofAddr, err := testenv.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
 	args := append([]string{"--kubeconfig", h.kubeconfig, "--burner-api-url", h.simURL,
-		"--health-probe-bind-address", "0", "--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port),
-		"--metrics-secure=false", "--pprof-bind-address", fmt.Sprintf("127.0.0.1:%d", pprofPort)},
+		"--health-probe-bind-address", "0", "--metrics-bind-address", metricsAddr,
+		"--metrics-secure=false", "--pprof-bind-address", pprofAddr},
 		strings.Fields(h.c.managerArgs)...)
 	log, err := os.OpenFile(filepath.Join(h.dir, "manager.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -324,7 +323,7 @@ func (h *harness) startManager(ctx context.Context) (func() bool, error) {
 	}
 	h.mgrDone = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); _ = log.Close(); close(done) }(h.mgr, h.mgrDone)
-	h.pprof = fmt.Sprintf("http://127.0.0.1:%d", pprofPort)
+	h.pprof = "http://" + pprofAddr
 	if h.c.cpuProfile != "" {
 		go saveProfile(h.pprof+"/debug/pprof/profile?seconds=20", h.c.cpuProfile)
 		h.c.cpuProfile = "" // the first start only: the issue phase
@@ -497,13 +496,4 @@ func saveProfile(url, path string) {
 		}
 		return
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
