@@ -145,7 +145,7 @@ func (h *harness) session(prefix string, i int) *burnerv1alpha1.BurnerSession {
 	return &burnerv1alpha1.BurnerSession{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace(prefix, i/h.c.perNamespace), Name: fmt.Sprintf("s-%05d", i)},
 		Spec: burnerv1alpha1.BurnerSessionSpec{
-			WalletAddress: wallet, TTLSeconds: 3600,
+			WalletAddress: wallet, TTLSeconds: int32(h.c.ttl),
 			APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: "burner-api-key"},
 		},
 	}

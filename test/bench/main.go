@@ -26,6 +26,8 @@ type config struct {
 	manager                                                     string
 	managerArgs                                                 string
 	cpuProfile, heapProfile, goMemLimit                         string
+	ttl                                                         int
+	soak                                                        time.Duration
 }
 
 func main() {
@@ -35,6 +37,9 @@ func main() {
 	flag.IntVar(&c.unrelated, "unrelated-secrets", 0, "unrelated Secrets created in other namespaces for the memory check")
 	flag.IntVar(&c.unrelatedKB, "unrelated-kb", 100, "size of each unrelated Secret, in KiB")
 	flag.IntVar(&c.concurrency, "floor-concurrency", 32, "parallel writers of the write-floor baseline")
+	flag.IntVar(&c.ttl, "ttl", 3600, "ttlSeconds of every session")
+	flag.DurationVar(&c.soak, "soak", 0, "instead of the phases, keep the sessions running this long and sample every "+
+		"token Secret every 500 ms for expired tokens (use with -ttl 60)")
 	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "simulated Burner API latency")
 	flag.StringVar(&c.manager, "manager", "bin/manager", "manager binary")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra manager flags, space-separated")
@@ -62,6 +67,9 @@ func run(c config) error {
 	}
 	defer h.close()
 
+	if c.soak > 0 {
+		return h.soak(ctx, os.Stdout)
+	}
 	r := report{config: c}
 	if r.floor, err = h.writeFloor(ctx); err != nil {
 		return fmt.Errorf("write floor: %w", err)
