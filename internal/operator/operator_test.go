@@ -3,6 +3,7 @@ package operator_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"os"
 	"sync"
 	"testing"
@@ -27,6 +28,7 @@ import (
 	"github.com/burner-operator/burner-operator/internal/burnersim"
 	"github.com/burner-operator/burner-operator/internal/operator"
 	"github.com/burner-operator/burner-operator/internal/testenv"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
 var env *testenv.Env
@@ -83,7 +85,29 @@ func newFlow(t *testing.T, simOpts ...burnersim.Option) *flow {
 	if err := env.Client.Create(f.ctx, key); err != nil {
 		t.Fatal(err)
 	}
+	// Every flow, not only TestSecretsNeverLeak, checks its managers' logs for the key and the tokens it holds.
+	t.Cleanup(f.checkLogsHoldNoSecret)
 	return f
+}
+
+// checkLogsHoldNoSecret fails the test if the API key or a token now in one of its token Secrets (its signature,
+// the part unique to each JWT) appears in the managers' logs.
+func (f *flow) checkLogsHoldNoSecret() {
+	logs := f.logs.String()
+	if strings.Contains(logs, apiKey) {
+		f.t.Error("the API key appears in the manager's logs")
+	}
+	var secrets corev1.SecretList
+	if err := env.Client.List(f.ctx, &secrets, client.InNamespace(f.ns),
+		client.MatchingLabels{tokensecret.ManagedByLabel: tokensecret.ManagedByValue}); err != nil {
+		f.t.Error(err)
+	}
+	for _, s := range secrets.Items {
+		token := string(s.Data[tokensecret.KeyToken])
+		if sig := token[strings.LastIndex(token, ".")+1:]; sig != "" && strings.Contains(logs, sig) {
+			f.t.Errorf("a token of Secret %s appears in the manager's logs", s.Name)
+		}
+	}
 }
 
 // startManager runs a manager until the returned stop function is called (or the test ends). Its logs, at the
