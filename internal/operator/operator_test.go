@@ -3,8 +3,8 @@ package operator_test
 import (
 	"bytes"
 	"context"
-	"strings"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
