@@ -67,9 +67,6 @@ func WithKeys(keys ...string) Option {
 	}
 }
 
-// WithSigningKey sets the HS256 key of the issued JWTs (random by default).
-func WithSigningKey(key []byte) Option { return func(s *Server) { s.signingKey = key } }
-
 // WithMaxLifetime caps the lifetime granted, whatever ttl is asked (0: no cap).
 func WithMaxLifetime(d time.Duration) Option { return func(s *Server) { s.maxLifetime = d } }
 
@@ -82,10 +79,8 @@ func New(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	if s.signingKey == nil {
-		s.signingKey = make([]byte, 32)
-		_, _ = rand.Read(s.signingKey)
-	}
+	s.signingKey = make([]byte, 32)
+	_, _ = rand.Read(s.signingKey)
 	s.Reset()
 	return s
 }
@@ -193,9 +188,6 @@ func (s *Server) Calls() Stats {
 
 // TotalMints is how many tokens were issued.
 func (s *Server) TotalMints() int { return s.Calls().Mints }
-
-// MintsForWallet is how many tokens were issued for wallet.
-func (s *Server) MintsForWallet(wallet string) int { return s.Calls().MintsByWallet[wallet] }
 
 // Reset zeroes the counters.
 func (s *Server) Reset() {

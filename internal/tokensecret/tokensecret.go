@@ -49,9 +49,6 @@ type Token struct {
 	ForceRefresh string
 }
 
-// Lifetime is how long the token was issued for.
-func (t Token) Lifetime() time.Duration { return t.ExpiresAt.Sub(t.IssuedAt) }
-
 // Errors Parse returns; the policy package turns them into condition reasons.
 var (
 	ErrMissingData        = errors.New("secret is missing token data")
