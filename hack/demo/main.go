@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -100,19 +99,19 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer sim.stop()
+	defer sim.Stop(10 * time.Second)
 	if err := waitListening(ctx, simAddr); err != nil {
 		return err
 	}
-	say("Burner API simulator listening on http://%s (log: %s)", simAddr, sim.log)
+	say("Burner API simulator listening on http://%s (log: %s)", simAddr, sim.Log)
 
 	mgr, err := start(dir, "manager", "bin/manager", "--kubeconfig", kubeconfig,
 		"--burner-api-url", "http://"+simAddr, "--health-probe-bind-address", "0", "--metrics-bind-address", "0")
 	if err != nil {
 		return err
 	}
-	defer mgr.stop()
-	say("operator started (log: %s)", mgr.log)
+	defer mgr.Stop(10 * time.Second)
+	say("operator started (log: %s)", mgr.Log)
 
 	c := env.Client
 	if err := c.Create(ctx, &corev1.Secret{
@@ -210,45 +209,13 @@ func untilRFC3339(s string) time.Duration {
 	return time.Until(t).Round(time.Second)
 }
 
-// process is a child process whose output goes to a log file in the demo's directory.
-type process struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func start(dir, name, bin string, args ...string) (*process, error) {
-	log := filepath.Join(dir, name+".log")
-	f, err := os.Create(log)
+// start runs a binary built by `make demo`, logging to dir/name.log.
+func start(dir, name, bin string, args ...string) (*testenv.Process, error) {
+	p, err := testenv.StartProcess(filepath.Join(dir, name+".log"), nil, bin, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (run through `make demo`, which builds it)", err)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	// Its own process group, so Ctrl-C reaches the demo first and the demo stops its children in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("starting %s (run through `make demo`, which builds it): %w", bin, err)
-	}
-	p := &process{cmd: cmd, log: log, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		_ = f.Close()
-		close(p.done)
-	}()
 	return p, nil
-}
-
-// stop asks the process to shut down gracefully and kills it if it has not within 10 s.
-func (p *process) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
 }
 
 func waitListening(ctx context.Context, addr string) error {

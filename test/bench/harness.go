@@ -7,12 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,8 +40,7 @@ type harness struct {
 	dir        string
 	kubeconfig string
 	sessions   cache.Cache
-	mgr        *exec.Cmd
-	mgrDone    chan struct{}
+	mgr        *testenv.Process
 	mgrMetrics string
 	pprof      string
 }
@@ -309,20 +306,13 @@ func (h *harness) startManager(ctx context.Context) (func() bool, error) {
 		"--health-probe-bind-address", "0", "--metrics-bind-address", metricsAddr,
 		"--metrics-secure=false", "--pprof-bind-address", pprofAddr},
 		strings.Fields(h.c.managerArgs)...)
-	log, err := os.OpenFile(filepath.Join(h.dir, "manager.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	h.mgr = exec.Command(h.c.manager, args...)
-	h.mgr.Stdout, h.mgr.Stderr = log, log
+	var env []string
 	if h.c.goMemLimit != "" {
-		h.mgr.Env = append(os.Environ(), "GOMEMLIMIT="+h.c.goMemLimit)
+		env = append(env, "GOMEMLIMIT="+h.c.goMemLimit)
 	}
-	if err := h.mgr.Start(); err != nil {
+	if h.mgr, err = testenv.StartProcess(filepath.Join(h.dir, "manager.log"), env, h.c.manager, args...); err != nil {
 		return nil, err
 	}
-	h.mgrDone = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); _ = log.Close(); close(done) }(h.mgr, h.mgrDone)
 	h.pprof = "http://" + pprofAddr
 	if h.c.cpuProfile != "" {
 		go saveProfile(h.pprof+"/debug/pprof/profile?seconds=20", h.c.cpuProfile)
@@ -335,13 +325,7 @@ func (h *harness) stopManager() {
 	if h.mgr == nil {
 		return
 	}
-	_ = h.mgr.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-h.mgrDone:
-	case <-time.After(30 * time.Second):
-		_ = h.mgr.Process.Kill()
-		<-h.mgrDone
-	}
+	h.mgr.Stop(30 * time.Second)
 	h.mgr = nil
 }
 
@@ -378,7 +362,7 @@ type restartResult struct {
 // reconciled, queue empty) without calling the API.
 func (h *harness) restart(ctx context.Context) (restartResult, error) {
 	var r restartResult
-	r.before = processRSS(h.mgr.Process.Pid)
+	r.before = processRSS(h.mgr.Pid())
 	h.stopManager()
 	calls0 := h.sim.Calls().Total
 	req0, err := h.apiserverRequests(ctx)
@@ -434,7 +418,7 @@ type memoryResult struct {
 // unrelatedSecrets adds many large Secrets the operator has nothing to do with: its RSS must barely move.
 func (h *harness) unrelatedSecrets(ctx context.Context) (*memoryResult, error) {
 	time.Sleep(5 * time.Second)
-	m := &memoryResult{count: h.c.unrelated, before: processRSS(h.mgr.Process.Pid).now}
+	m := &memoryResult{count: h.c.unrelated, before: processRSS(h.mgr.Pid()).now}
 	const perNamespace = 500
 	if err := h.ensureNamespaces(ctx, "unrelated", (h.c.unrelated+perNamespace-1)/perNamespace); err != nil {
 		return nil, err
@@ -449,7 +433,7 @@ func (h *harness) unrelatedSecrets(ctx context.Context) (*memoryResult, error) {
 		return nil, err
 	}
 	time.Sleep(10 * time.Second)
-	m.after = processRSS(h.mgr.Process.Pid).now
+	m.after = processRSS(h.mgr.Pid()).now
 	return m, nil
 }
 

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -54,7 +56,9 @@ func main() {
 }
 
 func run(c config) error {
-	ctx := context.Background()
+	// Ctrl-C ends the run through ctx, so the deferred clean-up still stops the manager (its own process group).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	ctrllog.SetLogger(logr.Discard()) // the harness's own caches and clients are not what is measured
 	env, err := testenv.Start()
 	if err != nil {

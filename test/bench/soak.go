@@ -49,7 +49,7 @@ func (h *harness) soak(ctx context.Context, w io.Writer) error {
 		time.Sleep(500 * time.Millisecond)
 	}
 	calls := h.sim.Calls().Total - calls0
-	r := processRSS(h.mgr.Process.Pid)
+	r := processRSS(h.mgr.Pid())
 	_, _ = fmt.Fprintf(w, "## Soak: %d sessions, ttl %d s, %s, Secrets sampled every 500 ms\n\n"+
 		"| samples | expired or unreadable | refreshes seen | API calls | manager RSS peak / now |\n|---|---|---|---|---|\n"+
 		"| %d | %d | %d | %d | %s / %s |\n\n",
