@@ -39,10 +39,8 @@ type failure struct {
 	// WaitForChange: retrying cannot help until the spec, the force-refresh value or the API key Secret changes
 	// (the key Secret watch and the spec predicates bring the session back then).
 	WaitForChange bool
-	// RetryAfter is the server's or the local limiter's wait, when it gave one.
+	// RetryAfter is the server's wait, when it gave one.
 	RetryAfter time.Duration
-	// Attempted: the API was called (or would have been but for the local limiter).
-	Attempted bool
 }
 
 // issue mints a new token and writes it, or records why it could not.
@@ -82,13 +80,12 @@ func (r *BurnerSessionReconciler) issue(
 	issued := tokensecret.Issued{
 		Token: sess.Token, IssuedAt: start, ExpiresAt: sess.ExpiresAt, GrantedScopes: sess.Scopes,
 	}
+	// Remembered before the write, so that a retry after a failed write writes this token instead of minting another.
+	r.issued.remember(bs, issued)
 	secret, err := r.writeToken(ctx, bs, in.Secret, issued)
 	if err != nil {
-		// The token is kept in memory, so the retry writes it instead of minting another.
-		r.issued.remember(bs, issued)
 		return ctrl.Result{}, err
 	}
-	r.issued.remember(bs, issued)
 	tokensIssued.Inc()
 
 	action, verb := "Issued", "issued"
@@ -106,7 +103,6 @@ func (r *BurnerSessionReconciler) issue(
 		r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, "Recovered", "Issue",
 			"recovered after %d failed attempts", bs.Status.FailedAttempts)
 	}
-	clearFailure(bs)
 	return r.markValid(bs, after), nil
 }
 
@@ -167,16 +163,16 @@ func classify(err error) failure {
 	}
 	switch burnerapi.KindOf(err) {
 	case burnerapi.KindInvalidRequest:
-		return failure{Reason: ReasonInvalidRequest, WaitForChange: true, Attempted: true,
+		return failure{Reason: ReasonInvalidRequest, WaitForChange: true,
 			Message: "the Burner API rejected the request" + status + "; fix the spec"}
 	case burnerapi.KindUnauthorized:
-		return failure{Reason: ReasonInvalidAPIKey, WaitForChange: true, Attempted: true,
+		return failure{Reason: ReasonInvalidAPIKey, WaitForChange: true,
 			Message: "the Burner API rejected the API key" + status + "; update the API key Secret"}
 	case burnerapi.KindRateLimited:
-		return failure{Reason: ReasonRateLimited, RetryAfter: burnerapi.RetryAfter(err), Attempted: true,
+		return failure{Reason: ReasonRateLimited, RetryAfter: burnerapi.RetryAfter(err),
 			Message: "rate limited by the Burner API" + status}
 	default:
-		return failure{Reason: ReasonUpstreamError, Attempted: true,
+		return failure{Reason: ReasonUpstreamError,
 			Message: "the Burner API call failed" + status + ": " + upstreamDetail(err)}
 	}
 }
