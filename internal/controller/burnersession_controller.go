@@ -61,7 +61,7 @@ type BurnerSessionReconciler struct {
 	patchedFrom sync.Map
 	// apiKeys holds API key Secrets' data by resourceVersion (see apiKey).
 	apiKeys sync.Map
-	// existing tells whether a Secret of that name exists at all (metadata-only cache of every Secret).
+	// existing tells whether a Secret the main cache does not hold exists (metadata-only cache of all other Secrets).
 	existing client.Reader
 }
 
@@ -78,7 +78,6 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		if client.IgnoreNotFound(err) == nil {
 			r.issued.forget(req.NamespacedName)
 			r.patchedFrom.Delete(req.NamespacedName)
-			forgetSessionMetrics(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

@@ -32,6 +32,9 @@ func TestTransientFailuresBackOffAndKeepTheToken(t *testing.T) {
 			f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, ReasonUpstreamError)
 			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
 			f.wantEvent(ReasonUpstreamError)
+			if v, ok := f.sessionSeries("pay")["burner_session_refresh_failing"]; !ok || v != 1 {
+				t.Fatalf("burner_session_refresh_failing = %v (exported: %v) while failing", v, ok)
+			}
 			if res.RequeueAfter < 10*time.Second || res.RequeueAfter > 13*time.Second {
 				t.Fatalf("first backoff %s, want 10-12s", res.RequeueAfter)
 			}
@@ -71,6 +74,11 @@ func TestTransientFailuresBackOffAndKeepTheToken(t *testing.T) {
 			f.wantEvent("Recovered")
 			if st := f.session("pay").Status; st.FailedAttempts != 0 || st.LastFailureTime != nil {
 				t.Fatalf("failure record not cleared: %+v", st)
+			}
+			// A healthy session has no refresh-failing series (thousands of zeros would only cost memory).
+			if series := f.sessionSeries("pay"); series["burner_token_expiration_timestamp_seconds"] !=
+				float64(f.session("pay").Status.ExpiresAt.Unix()) || len(series) != 1 {
+				t.Fatalf("series after recovery: %v", series)
 			}
 		})
 	}

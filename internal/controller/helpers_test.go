@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -176,6 +177,17 @@ func (f *fixture) wantCondition(name, condType string, status metav1.ConditionSt
 	}
 }
 
+// wantNoEvents checks that nothing was recorded since the reconciler was made (or the last wantEvent): routine
+// issues and refreshes are not events.
+func (f *fixture) wantNoEvents() {
+	f.t.Helper()
+	select {
+	case e := <-f.events.Events:
+		f.t.Fatalf("unexpected event %q", e)
+	default:
+	}
+}
+
 // wantEvent checks that an event with that reason was recorded since the reconciler was made.
 func (f *fixture) wantEvent(reason string) {
 	f.t.Helper()
@@ -189,4 +201,32 @@ func (f *fixture) wantEvent(reason string) {
 			f.t.Fatalf("no %s event recorded", reason)
 		}
 	}
+}
+
+// sessionSeries gathers the per-session series of one session, as the leader's metrics endpoint exports them.
+func (f *fixture) sessionSeries(name string) map[string]float64 {
+	f.t.Helper()
+	elected := make(chan struct{})
+	close(elected)
+	c := &sessionCollector{}
+	c.use(env.Client, elected)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	families, err := reg.Gather()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, family := range families {
+		for _, m := range family.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == f.ns && labels["name"] == name {
+				out[family.GetName()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	return out
 }

@@ -88,15 +88,12 @@ func (r *BurnerSessionReconciler) issue(
 	}
 	tokensIssued.Inc()
 
-	action, verb := "Issued", "issued"
-	if in.Secret != nil {
-		action, verb = "Refreshed", "refreshed"
-	}
+	// A routine issue or refresh records no event: status and metrics show it, and at one refresh every few
+	// minutes per session, events would double the apiserver writes and fill etcd. Events are for what needs a
+	// look: the short-lifetime warning (once per spec generation), failures, recovery and repairs.
 	after := policy.NewInput(bs, secret, r.Clock.Now())
 	refreshAt := policy.RefreshTime(issued.IssuedAt, issued.ExpiresAt, string(bs.UID))
-	r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, action, "Issue",
-		"%s a token valid until %s (%s)", verb, issued.ExpiresAt.UTC().Format(time.RFC3339), message)
-	if !policy.CoversMountSync(refreshAt, issued.ExpiresAt) {
+	if !policy.CoversMountSync(refreshAt, issued.ExpiresAt) && bs.Status.ObservedGeneration != bs.Generation {
 		r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, ReasonShortLifetime, "Issue", shortLifetimeMessage)
 	}
 	if bs.Status.FailedAttempts > 0 {

@@ -1,9 +1,11 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
@@ -44,7 +46,7 @@ func TestIssuesTokenIntoOwnedSecret(t *testing.T) {
 
 	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
 	f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionTrue, ReasonUpToDate)
-	f.wantEvent("Issued")
+	f.wantNoEvents()
 	st := bs.Status
 	if st.ObservedGeneration != bs.Generation || st.SecretName != "pay-token" || !st.ExpiresAt.Time.Equal(wantExpiry) ||
 		!st.IssuedAt.Time.Equal(f.clock.Now()) || len(st.GrantedScopes) != 2 || st.RefreshAt == nil {
@@ -82,7 +84,7 @@ func TestRefreshesBeforeExpiryOnly(t *testing.T) {
 	if left := f.session("pay").Status.ExpiresAt.Sub(refreshAt); left < policy.MountSyncMargin {
 		t.Fatalf("refreshed only %s before expiry", left)
 	}
-	f.wantEvent("Refreshed")
+	f.wantNoEvents()
 	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
 }
 
@@ -100,6 +102,15 @@ func TestUsesExpiresAtNotRequestedTTL(t *testing.T) {
 		t.Fatalf("requeue after %s for a 2m token", res.RequeueAfter)
 	}
 	f.wantEvent(ReasonShortLifetime)
+	// Warned once per spec generation, not at every refresh; the Ready message keeps saying it.
+	f.clock.SetTime(f.session("pay").Status.RefreshAt.Time)
+	f.reconcile("pay")
+	f.wantMints(2)
+	f.wantNoEvents()
+	if c := meta.FindStatusCondition(f.session("pay").Status.Conditions, burnerv1alpha1.ConditionReady); c == nil ||
+		!strings.Contains(c.Message, shortLifetimeMessage) {
+		t.Fatalf("Ready does not carry the short-lifetime warning: %+v", c)
+	}
 }
 
 func TestRestartMakesNoCalls(t *testing.T) {

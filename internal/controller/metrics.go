@@ -1,9 +1,14 @@
 package controller
 
 import (
+	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
@@ -13,14 +18,6 @@ import (
 // Metrics on the manager's metrics endpoint. Labels are namespace/name, a result class or a condition reason:
 // never a key, a token or a wallet.
 var (
-	tokenExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "burner_token_expiration_timestamp_seconds",
-		Help: "Unix time at which the token in the session's Secret expires.",
-	}, []string{"namespace", "name"})
-	refreshFailing = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "burner_session_refresh_failing",
-		Help: "1 while the session's last attempt to issue or refresh its token failed, else 0.",
-	}, []string{"namespace", "name"})
 	apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "burner_api_requests_total",
 		Help: "Burner API session requests by result class.",
@@ -41,7 +38,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(tokenExpiry, refreshFailing, apiCalls, apiLatency, tokensIssued, issueFailures)
+	metrics.Registry.MustRegister(apiCalls, apiLatency, tokensIssued, issueFailures, sessionMetrics)
 }
 
 func observeAPICall(err error, took time.Duration) {
@@ -53,19 +50,64 @@ func observeAPICall(err error, took time.Duration) {
 	apiLatency.WithLabelValues(result).Observe(took.Seconds())
 }
 
-func setTokenExpiry(bs *burnerv1alpha1.BurnerSession, expiresAt time.Time) {
-	tokenExpiry.WithLabelValues(bs.Namespace, bs.Name).Set(float64(expiresAt.Unix()))
+// Per-session series. They are not kept in gauge vectors, which cost about 650 bytes per series in the registry,
+// but produced from the cached sessions' status when Prometheus scrapes.
+var (
+	tokenExpiryDesc = prometheus.NewDesc("burner_token_expiration_timestamp_seconds",
+		"Unix time at which the token in the session's Secret expires.", []string{"namespace", "name"}, nil)
+	refreshFailingDesc = prometheus.NewDesc("burner_session_refresh_failing",
+		"1 while the session's last attempt to issue or refresh its token failed; absent otherwise.",
+		[]string{"namespace", "name"}, nil)
+)
+
+// sessionMetrics is the collector of the per-session series; SetupWithManager points it at the manager's cache.
+var sessionMetrics = &sessionCollector{}
+
+// sessionCollector exports the per-session series of the sessions a reader holds, while elected is closed (only
+// the leader's series count: a standby's cache holds the same sessions).
+type sessionCollector struct {
+	source atomic.Pointer[collectorSource]
 }
 
-func setRefreshFailing(bs *burnerv1alpha1.BurnerSession, failing bool) {
-	v := 0.0
-	if failing {
-		v = 1
+type collectorSource struct {
+	reader  client.Reader
+	elected <-chan struct{}
+}
+
+func (c *sessionCollector) use(reader client.Reader, elected <-chan struct{}) {
+	c.source.Store(&collectorSource{reader: reader, elected: elected})
+}
+
+func (c *sessionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- tokenExpiryDesc
+	ch <- refreshFailingDesc
+}
+
+func (c *sessionCollector) Collect(ch chan<- prometheus.Metric) {
+	src := c.source.Load()
+	if src == nil {
+		return
 	}
-	refreshFailing.WithLabelValues(bs.Namespace, bs.Name).Set(v)
-}
-
-func forgetSessionMetrics(namespace, name string) {
-	tokenExpiry.DeleteLabelValues(namespace, name)
-	refreshFailing.DeleteLabelValues(namespace, name)
+	select {
+	case <-src.elected:
+	default:
+		return
+	}
+	var list burnerv1alpha1.BurnerSessionList
+	// Read-only use of the cached objects: no need for a deep copy of every session at each scrape.
+	if err := src.reader.List(context.Background(), &list, client.UnsafeDisableDeepCopy); err != nil {
+		ch <- prometheus.NewInvalidMetric(tokenExpiryDesc, err)
+		return
+	}
+	for i := range list.Items {
+		bs := &list.Items[i]
+		if bs.Status.ExpiresAt != nil {
+			ch <- prometheus.MustNewConstMetric(tokenExpiryDesc, prometheus.GaugeValue,
+				float64(bs.Status.ExpiresAt.Unix()), bs.Namespace, bs.Name)
+		}
+		if synced := meta.FindStatusCondition(bs.Status.Conditions, burnerv1alpha1.ConditionSynced); synced != nil &&
+			synced.Status == metav1.ConditionFalse {
+			ch <- prometheus.MustNewConstMetric(refreshFailingDesc, prometheus.GaugeValue, 1, bs.Namespace, bs.Name)
+		}
+	}
 }

@@ -53,8 +53,8 @@ func (r *BurnerSessionReconciler) restoreIfEdited(ctx context.Context, bs *burne
 	return nil
 }
 
-// secretVersion is the resourceVersion of a Secret in the metadata-only cache of all Secrets, "" when there is no
-// such Secret (or no such cache: a reconciler driven directly by tests).
+// secretVersion is the resourceVersion of a Secret in the metadata-only cache of unmanaged Secrets, "" when there is
+// no such Secret (or no such cache: a reconciler driven directly by tests).
 func (r *BurnerSessionReconciler) secretVersion(ctx context.Context, key client.ObjectKey) string {
 	if r.existing == nil {
 		return ""

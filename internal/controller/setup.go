@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -21,8 +22,8 @@ import (
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
-// secretRefsIndex indexes BurnerSessions by the names of the Secrets they reference: the API key Secret and the
-// token Secret.
+// secretRefsIndex indexes BurnerSessions by the names of the Secrets they reference: the API key Secret and a token
+// Secret named in spec.secretName.
 const secretRefsIndex = "burner.aerosol.com/secret-refs"
 
 // CacheOptions scopes the manager's cache: Secrets are cached only when they carry the managed-by label, so the
@@ -38,10 +39,11 @@ func CacheOptions() cache.Options {
 	}
 }
 
-// SetupWithManager registers the controller. Besides its own objects it watches the metadata of every Secret
-// through a second, metadata-only cache that keeps nothing but names, so that a change of an API key Secret, or
-// the removal of a foreign Secret in the way, brings back the sessions that reference it. API key Secrets are
-// then read directly, only when a token is minted.
+// SetupWithManager registers the controller. Besides its own objects it watches the metadata of every other Secret
+// (those without the managed-by label, which the main cache holds in full) through a second, metadata-only cache
+// that keeps nothing but names, so that a change of an API key Secret, or the removal of a foreign Secret in the
+// way, brings back the sessions that reference it. API key Secrets are then read directly, only when a token is
+// minted. Leaving token Secrets out of this watch spares the apiserver a second stream of every token write.
 func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
@@ -49,12 +51,21 @@ func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts contro
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &burnerv1alpha1.BurnerSession{}, secretRefsIndex,
 		func(o client.Object) []string {
 			bs := o.(*burnerv1alpha1.BurnerSession)
-			return []string{bs.Spec.APIKeySecretRef.Name, bs.TokenSecretName()}
+			if bs.Spec.SecretName != "" {
+				return []string{bs.Spec.APIKeySecretRef.Name, bs.Spec.SecretName}
+			}
+			return []string{bs.Spec.APIKeySecretRef.Name}
 		}); err != nil {
+		return err
+	}
+	notOurs, err := labels.NewRequirement(tokensecret.ManagedByLabel, selection.NotEquals,
+		[]string{tokensecret.ManagedByValue})
+	if err != nil {
 		return err
 	}
 	secretNames, err := cache.New(mgr.GetConfig(), cache.Options{
 		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), DefaultTransform: keepOnlyName,
+		DefaultLabelSelector: labels.NewSelector().Add(*notOurs),
 	})
 	if err != nil {
 		return err
@@ -63,6 +74,7 @@ func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts contro
 		return err
 	}
 	r.existing = secretNames
+	sessionMetrics.use(mgr.GetCache(), mgr.Elected())
 
 	return ctrl.NewControllerManagedBy(mgr).
 		// force-refresh is an annotation and does not bump the generation; status-only writes are ignored.
@@ -76,22 +88,22 @@ func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts contro
 		Complete(r)
 }
 
-// sessionsReferencing maps a Secret to the sessions in its namespace that use it as API key or token Secret.
-// Token Secrets controlled by a session are left to the Owns watch, so each write of ours triggers one reconcile,
-// not two.
+// sessionsReferencing maps a Secret to the sessions in its namespace that use it as API key or token Secret. A
+// session writing to the default name (its own) is found by that name rather than through the index, which so
+// holds one set per API key instead of one per session.
 func (r *BurnerSessionReconciler) sessionsReferencing(ctx context.Context, secret client.Object) []reconcile.Request {
-	if owner := metav1.GetControllerOf(secret); owner != nil && owner.Kind == "BurnerSession" &&
-		owner.APIVersion == burnerv1alpha1.GroupVersion.String() {
-		return nil
-	}
 	var list burnerv1alpha1.BurnerSessionList
 	if err := r.List(ctx, &list, client.InNamespace(secret.GetNamespace()),
 		client.MatchingFields{secretRefsIndex: secret.GetName()}); err != nil {
 		return nil
 	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
+	reqs := make([]reconcile.Request, 0, len(list.Items)+1)
 	for _, bs := range list.Items {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&bs)})
+	}
+	same := &burnerv1alpha1.BurnerSession{}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(secret), same); err == nil && same.Spec.SecretName == "" {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(same)})
 	}
 	return reqs
 }

@@ -33,7 +33,6 @@ func (r *BurnerSessionReconciler) markValid(bs *burnerv1alpha1.BurnerSession, in
 		Type: burnerv1alpha1.ConditionSynced, Status: metav1.ConditionTrue, Reason: ReasonUpToDate,
 		Message: "the token matches the spec", ObservedGeneration: bs.Generation,
 	})
-	setRefreshFailing(bs, false)
 	clearFailure(bs)
 	return requeueAt(in.Now, refreshAt)
 }
@@ -44,7 +43,6 @@ func (r *BurnerSessionReconciler) markFailed(bs *burnerv1alpha1.BurnerSession, i
 		Type: burnerv1alpha1.ConditionSynced, Status: metav1.ConditionFalse, Reason: f.Reason,
 		Message: f.Message, ObservedGeneration: bs.Generation,
 	})
-	setRefreshFailing(bs, true)
 	r.setReady(bs, in)
 }
 
@@ -61,7 +59,6 @@ func (r *BurnerSessionReconciler) setReady(bs *burnerv1alpha1.BurnerSession, in 
 		bs.Status.ExpiresAt = timePtr(t.ExpiresAt)
 		bs.Status.RefreshAt = timePtr(refreshAt)
 		bs.Status.GrantedScopes = in.Token.Scopes
-		setTokenExpiry(bs, t.ExpiresAt)
 	}
 	reason, message, notReady := policy.NotReady.Evaluate(in)
 	switch {
@@ -93,8 +90,12 @@ func (r *BurnerSessionReconciler) patchStatus(ctx context.Context, orig, bs *bur
 	if apiequality.Semantic.DeepEqual(orig.Status, bs.Status) {
 		return reterr
 	}
-	if from, ok := r.patchedFrom.Load(key); ok && from == orig.ResourceVersion {
-		return reterr
+	if from, ok := r.patchedFrom.Load(key); ok {
+		if from == orig.ResourceVersion {
+			return reterr
+		}
+		// The cache has moved past that version: the entry has served its purpose.
+		r.patchedFrom.Delete(key)
 	}
 	if err := r.Status().Patch(ctx, bs, client.MergeFrom(orig)); err != nil {
 		return errors.Join(reterr, client.IgnoreNotFound(err))

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnersim"
 	"github.com/burner-operator/burner-operator/internal/operator"
@@ -170,7 +173,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	haystack.WriteString(metricsText(t))
 	text := haystack.String()
-	if !strings.Contains(text, "burner_token_expiration_timestamp_seconds") || !strings.Contains(text, "Issued") {
+	if !strings.Contains(text, "burner_token_expiration_timestamp_seconds") || !strings.Contains(text, "InvalidAPIKey") {
 		t.Fatal("the scan did not see the metrics and events it is meant to check")
 	}
 	for secret := range tokens {
@@ -184,5 +187,44 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	if strings.Contains(text, apiKey) {
 		t.Fatal("the API key appears in logs, events, conditions or metrics")
+	}
+}
+
+// TestSecretInTheWay: a foreign Secret at the token Secret's name (the default one, or spec.secretName) is left
+// alone; removing it brings the session back through the metadata watch of unmanaged Secrets, with no timer.
+func TestSecretInTheWay(t *testing.T) {
+	f := newFlow(t)
+	for _, name := range []string{"pay", "custom-target"} {
+		if err := env.Client.Create(f.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.startManager(nil)
+	f.createSession("pay", 300)
+	custom := &burnerv1alpha1.BurnerSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "other"},
+		Spec: burnerv1alpha1.BurnerSessionSpec{
+			WalletAddress: wallet, TTLSeconds: 300, SecretName: "custom-target",
+			APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: "burner-api-key"},
+		},
+	}
+	if err := env.Client.Create(f.ctx, custom); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"pay", "other"} {
+		f.waitReason(name, burnerv1alpha1.ConditionReady, "SecretNotOwned")
+	}
+	for _, name := range []string{"pay", "custom-target"} {
+		if err := env.Client.Delete(f.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.waitReady("pay")
+	f.waitReady("other")
+	if s := f.tokenSecret("custom-target"); s == nil || len(s.Data[tokensecret.KeyToken]) == 0 {
+		t.Fatal("no token in spec.secretName")
+	}
+	if got := f.sim.TotalMints(); got != 2 {
+		t.Fatalf("%d mints", got)
 	}
 }

@@ -2,6 +2,7 @@ package operator_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,7 +115,9 @@ func TestHelmChartAppliesServerSide(t *testing.T) {
 		if o.GetKind() == "Deployment" {
 			args, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 			text := sigsyamlString(t, args)
-			for _, want := range []string{"--leader-elect=true", "--burner-api-url=http://127.0.0.1:8089", "--max-concurrent-reconciles=32"} {
+			// The chart's default concurrency is the manager's own.
+			for _, want := range []string{"--leader-elect=true", "--burner-api-url=http://127.0.0.1:8089",
+				fmt.Sprintf("--max-concurrent-reconciles=%d", operator.DefaultConcurrency)} {
 				if !strings.Contains(text, want) {
 					t.Errorf("Deployment lacks %s", want)
 				}

@@ -27,7 +27,7 @@ import (
 // Defaults, chosen from the benchmark (BENCHMARKS.md): each issue costs one API call and two apiserver writes, so
 // the controller needs enough workers to hide the API's latency and enough client QPS for the writes.
 const (
-	DefaultConcurrency = 32
+	DefaultConcurrency = 128
 	DefaultKubeQPS     = 500
 	DefaultKubeBurst   = 1000
 	LeaderElectionID   = "burner-operator.burner.aerosol.com"

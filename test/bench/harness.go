@@ -14,7 +14,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -23,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/burnersim"
 	"github.com/burner-operator/burner-operator/internal/testenv"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
@@ -31,18 +31,21 @@ import (
 const wallet = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy"
 
 type harness struct {
-	c          config
-	env        *testenv.Env
-	cl         client.Client // no client-side rate limit: the harness must not be the bottleneck
-	kube       kubernetes.Interface
-	sim        *burnersim.Server
-	simURL     string
-	dir        string
-	kubeconfig string
-	sessions   cache.Cache
-	mgr        *testenv.Process
-	mgrMetrics string
-	pprof      string
+	c    config
+	env  *testenv.Env
+	cl   client.Client // no client-side rate limit: the harness must not be the bottleneck
+	kube kubernetes.Interface
+	// apiserverHTTP carries the admin credentials, for the apiserver's own pprof endpoint.
+	apiserverHTTP *http.Client
+	sim           *burnersim.Server
+	simURL        string
+	dir           string
+	kubeconfig    string
+	sessions      cache.Cache
+	progress      *progress
+	mgr           *testenv.Process
+	mgrMetrics    string
+	pprof         string
 }
 
 func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, error) {
@@ -57,6 +60,9 @@ func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, erro
 		return nil, err
 	}
 	h := &harness{c: c, env: env, cl: cl, kube: kube}
+	if h.apiserverHTTP, err = rest.HTTPClientFor(cfg); err != nil {
+		return nil, err
+	}
 	keys := make([]string, 0, c.sessions/c.perNamespace+1)
 	for i := range (c.sessions + c.perNamespace - 1) / c.perNamespace {
 		keys = append(keys, apiKey(i))
@@ -77,18 +83,16 @@ func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, erro
 		return nil, err
 	}
 	// The harness watches sessions and token Secrets to see progress, as a dashboard would.
-	h.sessions, err = cache.New(cfg, cache.Options{Scheme: env.Client.Scheme(), ByObject: map[client.Object]cache.ByObject{
-		&corev1.Secret{}: {Label: labelSelector()},
-	}})
+	// Reads never modify, so they skip the deep copy: polling 10,000 objects must not load the machine under test.
+	h.sessions, err = cache.New(cfg, cache.Options{Scheme: env.Client.Scheme(), DefaultUnsafeDisableDeepCopy: new(true),
+		ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: {Label: labelSelector()}}})
 	if err != nil {
 		return nil, err
 	}
-	go func() { _ = h.sessions.Start(ctx) }()
-	for _, o := range []client.Object{&burnerv1alpha1.BurnerSession{}, &corev1.Secret{}} {
-		if _, err := h.sessions.GetInformer(ctx, o); err != nil {
-			return nil, err
-		}
+	if h.progress, err = followProgress(ctx, h.sessions); err != nil {
+		return nil, err
 	}
+	go func() { _ = h.sessions.Start(ctx) }()
 	h.sessions.WaitForCacheSync(ctx)
 	return h, nil
 }
@@ -150,8 +154,9 @@ func (h *harness) session(prefix string, i int) *burnerv1alpha1.BurnerSession {
 
 func (h *harness) namespaces() int { return (h.c.sessions + h.c.perNamespace - 1) / h.c.perNamespace }
 
-// writeFloor is the fastest this machine does the apiserver writes one issue needs (Secret create, status patch,
-// event), with a bare client, no rate limit and no operator logic.
+// writeFloor is the fastest this machine does the apiserver writes one issue needs (Secret create, status patch),
+// with a bare client, no rate limit and no operator logic. It leaves its objects: it runs on a control plane of its
+// own (see measureFloor).
 func (h *harness) writeFloor(ctx context.Context) (time.Duration, error) {
 	if err := h.ensureNamespaces(ctx, "floor", h.namespaces()); err != nil {
 		return 0, err
@@ -163,51 +168,57 @@ func (h *harness) writeFloor(ctx context.Context) (time.Duration, error) {
 	}); err != nil {
 		return 0, err
 	}
+	// The same objects the operator writes: a real token from the simulator, the owner reference, and a status with
+	// every field and both conditions, so the floor's writes cost the apiserver what the operator's do.
+	token, err := h.mintOne(ctx)
+	if err != nil {
+		return 0, err
+	}
 	now := time.Now()
+	issued := tokensecret.Issued{Token: token, IssuedAt: now, ExpiresAt: now.Add(time.Hour),
+		GrantedScopes: []string{"wallet:read"}}
 	start := time.Now()
-	err := forEach(h.c.sessions, h.c.concurrency, func(i int) error {
+	err = forEach(h.c.sessions, h.c.concurrency, func(i int) error {
 		bs := sessions[i]
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: bs.Namespace, Name: bs.Name}}
-		tokensecret.Write(s, bs, tokensecret.Issued{Token: strings.Repeat("t", 400), IssuedAt: now,
-			ExpiresAt: now.Add(time.Hour), GrantedScopes: []string{"wallet:read"}})
+		owner := metav1.NewControllerRef(bs, burnerv1alpha1.GroupVersion.WithKind("BurnerSession"))
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: bs.Namespace, Name: bs.Name,
+			OwnerReferences: []metav1.OwnerReference{*owner}}}
+		tokensecret.Write(s, bs, issued)
 		if err := h.cl.Create(ctx, s); err != nil {
 			return err
 		}
 		orig := bs.DeepCopy()
-		bs.Status.SecretName = s.Name
-		bs.Status.ExpiresAt = &metav1.Time{Time: now.Add(time.Hour)}
-		meta.SetStatusCondition(&bs.Status.Conditions, metav1.Condition{
-			Type: "Ready", Status: "True", Reason: "TokenValid", Message: "m"})
-		if err := h.cl.Status().Patch(ctx, bs, client.MergeFrom(orig)); err != nil {
-			return err
+		at := func(t time.Time) *metav1.Time { return &metav1.Time{Time: t} }
+		bs.Status = burnerv1alpha1.BurnerSessionStatus{
+			ObservedGeneration: bs.Generation, SecretName: s.Name, GrantedScopes: issued.GrantedScopes,
+			IssuedAt: at(now), ExpiresAt: at(issued.ExpiresAt), RefreshAt: at(now.Add(40 * time.Minute)),
 		}
-		_, err := h.kube.EventsV1().Events(bs.Namespace).Create(ctx, &eventsv1.Event{
-			ObjectMeta: metav1.ObjectMeta{GenerateName: bs.Name + "-"}, EventTime: metav1.NewMicroTime(now),
-			Regarding: corev1.ObjectReference{Kind: "BurnerSession", Namespace: bs.Namespace, Name: bs.Name},
-			Reason:    "Issued", Action: "Issue", Note: "floor", Type: corev1.EventTypeNormal,
-			ReportingController: "bench", ReportingInstance: "bench",
-		}, metav1.CreateOptions{})
-		return err
+		meta.SetStatusCondition(&bs.Status.Conditions, metav1.Condition{Type: burnerv1alpha1.ConditionReady,
+			Status: metav1.ConditionTrue, Reason: "TokenValid", ObservedGeneration: bs.Generation,
+			Message: "token valid until " + issued.ExpiresAt.UTC().Format(time.RFC3339) + ", refresh at " +
+				now.Add(40*time.Minute).UTC().Format(time.RFC3339)})
+		meta.SetStatusCondition(&bs.Status.Conditions, metav1.Condition{Type: burnerv1alpha1.ConditionSynced,
+			Status: metav1.ConditionTrue, Reason: "UpToDate", ObservedGeneration: bs.Generation,
+			Message: "the token matches the spec"})
+		return h.cl.Status().Patch(ctx, bs, client.MergeFrom(orig))
 	})
 	took := time.Since(start)
-	if err != nil {
-		return 0, err
-	}
-	// Remove the floor's sessions and Secrets so the operator does not see them.
-	return took, forEach(h.namespaces(), 8, func(i int) error {
-		ns := client.InNamespace(namespace("floor", i))
-		return errorsJoin(h.cl.DeleteAllOf(ctx, &burnerv1alpha1.BurnerSession{}, ns),
-			h.cl.DeleteAllOf(ctx, &corev1.Secret{}, ns))
-	})
+	fmt.Fprintf(os.Stderr, "floor: %.1fs\n", took.Seconds())
+	return took, err
 }
 
-func errorsJoin(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
+// mintOne gets one token from the simulator, for the floor's Secrets to be the size of real ones.
+func (h *harness) mintOne(ctx context.Context) (string, error) {
+	api, err := burnerapi.New(h.simURL)
+	if err != nil {
+		return "", err
 	}
-	return nil
+	sess, err := api.CreateSession(ctx, apiKey(0), burnerapi.Request{WalletAddress: wallet,
+		Scopes: []string{"wallet:read"}, TTLSeconds: int32(h.c.ttl)})
+	if err != nil {
+		return "", err
+	}
+	return sess.Token, nil
 }
 
 func (h *harness) createSessions(ctx context.Context) error {
@@ -231,9 +242,9 @@ type phase struct {
 	apiCalls, objectWrites, eventWrites, allRequests int
 }
 
-// measure runs trigger and waits until done reports all sessions handled, counting API calls and apiserver writes.
-// trigger starts a phase and returns the condition that says it is done.
-type trigger func(context.Context) (done func() bool, err error)
+// measure runs trigger and waits until all sessions are handled, counting API calls and apiserver writes.
+// trigger starts a phase and returns how many sessions it has handled so far.
+type trigger func(context.Context) (progress func() int, err error)
 
 func (h *harness) measure(ctx context.Context, name string, begin trigger) (phase, error) {
 	calls0 := h.sim.Calls().Total
@@ -242,12 +253,12 @@ func (h *harness) measure(ctx context.Context, name string, begin trigger) (phas
 		return phase{}, err
 	}
 	start := time.Now()
-	done, err := begin(ctx)
+	progress, err := begin(ctx)
 	if err != nil {
 		return phase{}, err
 	}
-	if err := poll(ctx, 10*time.Minute, done); err != nil {
-		return phase{}, fmt.Errorf("%s: %w", name, err)
+	if err := h.poll(ctx, name, progress); err != nil {
+		return phase{}, err
 	}
 	took := time.Since(start)
 	time.Sleep(3 * time.Second) // let trailing status patches and events land before counting
@@ -263,11 +274,19 @@ func (h *harness) measure(ctx context.Context, name string, begin trigger) (phas
 	return p, nil
 }
 
-func poll(ctx context.Context, timeout time.Duration, done func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !done() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not done after %s", timeout)
+// poll waits until progress reaches the number of sessions, printing it every 5 s so a run shows its rate over
+// time (start-up, steady state, tail).
+func (h *harness) poll(ctx context.Context, name string, progress func() int) error {
+	const timeout = 10 * time.Minute
+	start := time.Now()
+	next := start.Add(5 * time.Second)
+	for n := progress(); n < h.c.sessions; n = progress() {
+		if now := time.Now(); now.After(next) {
+			fmt.Fprintf(os.Stderr, "%s: %3.0fs %d/%d\n", name, now.Sub(start).Seconds(), n, h.c.sessions)
+			next = next.Add(5 * time.Second)
+		}
+		if time.Since(start) > timeout {
+			return fmt.Errorf("%s: %d/%d after %s", name, n, h.c.sessions, timeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -278,21 +297,7 @@ func poll(ctx context.Context, timeout time.Duration, done func() bool) error {
 	return nil
 }
 
-func (h *harness) allReady(ctx context.Context) bool {
-	var list burnerv1alpha1.BurnerSessionList
-	if err := h.sessions.List(ctx, &list); err != nil {
-		return false
-	}
-	ready := 0
-	for i := range list.Items {
-		if c := meta.FindStatusCondition(list.Items[i].Status.Conditions, "Ready"); c != nil && c.Status == "True" {
-			ready++
-		}
-	}
-	return ready >= h.c.sessions
-}
-
-func (h *harness) startManager(ctx context.Context) (func() bool, error) {
+func (h *harness) startManager(ctx context.Context) (func() int, error) {
 	metricsAddr, err := testenv.FreeAddr()
 	if err != nil {
 		return nil, err
@@ -315,10 +320,15 @@ func (h *harness) startManager(ctx context.Context) (func() bool, error) {
 	}
 	h.pprof = "http://" + pprofAddr
 	if h.c.cpuProfile != "" {
-		go saveProfile(h.pprof+"/debug/pprof/profile?seconds=20", h.c.cpuProfile)
+		go saveProfile(http.DefaultClient, h.pprof+"/debug/pprof/profile?seconds=20", h.c.cpuProfile)
 		h.c.cpuProfile = "" // the first start only: the issue phase
 	}
-	return func() bool { return h.allReady(ctx) }, nil
+	if h.c.apiserverProfile != "" {
+		go saveProfile(h.apiserverHTTP, strings.TrimSuffix(h.env.Config.Host, "/")+"/debug/pprof/profile?seconds=20",
+			h.c.apiserverProfile)
+		h.c.apiserverProfile = ""
+	}
+	return h.progress.readyCount, nil
 }
 
 func (h *harness) stopManager() {
@@ -329,31 +339,19 @@ func (h *harness) stopManager() {
 	h.mgr = nil
 }
 
-// forceRefreshAll sets a new force-refresh value on every session; done when every token Secret answered it.
-func (h *harness) forceRefreshAll(ctx context.Context) (func() bool, error) {
+// forceRefreshAll sets a new force-refresh value on every session; done when every token Secret answered it and
+// every session is Ready.
+func (h *harness) forceRefreshAll(ctx context.Context) (func() int, error) {
 	const value = "bench"
 	err := forEach(h.c.sessions, h.c.concurrency, func(i int) error {
 		bs := h.session("bench", i)
 		patch := []byte(`{"metadata":{"annotations":{"` + burnerv1alpha1.ForceRefreshAnnotation + `":"` + value + `"}}}`)
 		return h.cl.Patch(ctx, bs, client.RawPatch("application/merge-patch+json", patch))
 	})
-	return func() bool {
-		var list corev1.SecretList
-		if err := h.sessions.List(ctx, &list); err != nil {
-			return false
-		}
-		n := 0
-		for i := range list.Items {
-			if list.Items[i].Annotations[tokensecret.ForceRefreshAnnotation] == value {
-				n++
-			}
-		}
-		return n >= h.c.sessions && h.allReady(ctx)
-	}, err
+	return func() int { return min(h.progress.answeredCount(value), h.progress.readyCount()) }, err
 }
 
 type restartResult struct {
-	before           rss
 	took             time.Duration
 	apiCalls, writes int
 }
@@ -362,7 +360,6 @@ type restartResult struct {
 // reconciled, queue empty) without calling the API.
 func (h *harness) restart(ctx context.Context) (restartResult, error) {
 	var r restartResult
-	r.before = processRSS(h.mgr.Pid())
 	h.stopManager()
 	calls0 := h.sim.Calls().Total
 	req0, err := h.apiserverRequests(ctx)
@@ -373,11 +370,14 @@ func (h *harness) restart(ctx context.Context) (restartResult, error) {
 	if _, err := h.startManager(ctx); err != nil {
 		return r, err
 	}
-	if err := poll(ctx, 10*time.Minute, func() bool {
+	if err := h.poll(ctx, "restart", func() int {
 		reconciled, depth := h.managerProgress()
-		return reconciled >= float64(h.c.sessions) && depth == 0
+		if depth > 0 {
+			return min(int(reconciled), h.c.sessions-1)
+		}
+		return int(reconciled)
 	}); err != nil {
-		return r, fmt.Errorf("restart: %w", err)
+		return r, err
 	}
 	r.took = time.Since(start)
 	time.Sleep(3 * time.Second)
@@ -463,9 +463,9 @@ func processRSS(pid int) rss {
 }
 
 // saveProfile fetches a pprof profile, retrying while the manager starts.
-func saveProfile(url, path string) {
+func saveProfile(c *http.Client, url, path string) {
 	for range 50 {
-		resp, err := http.Get(url) //nolint:gosec // the manager's pprof endpoint on loopback
+		resp, err := c.Get(url) //nolint:gosec // a pprof endpoint on loopback
 		if err != nil {
 			time.Sleep(100 * time.Millisecond)
 			continue

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -27,9 +28,10 @@ type config struct {
 	latency                                                     time.Duration
 	manager                                                     string
 	managerArgs                                                 string
-	cpuProfile, heapProfile, goMemLimit                         string
+	cpuProfile, heapProfile, apiserverProfile, goMemLimit       string
 	ttl                                                         int
 	soak                                                        time.Duration
+	phases                                                      map[string]bool
 }
 
 func main() {
@@ -38,17 +40,25 @@ func main() {
 	flag.IntVar(&c.perNamespace, "per-namespace", 100, "sessions per namespace (each namespace has its own API key)")
 	flag.IntVar(&c.unrelated, "unrelated-secrets", 0, "unrelated Secrets created in other namespaces for the memory check")
 	flag.IntVar(&c.unrelatedKB, "unrelated-kb", 100, "size of each unrelated Secret, in KiB")
-	flag.IntVar(&c.concurrency, "floor-concurrency", 32, "parallel writers of the write-floor baseline")
+	flag.IntVar(&c.concurrency, "floor-concurrency", 128,
+		"parallel writers of the write-floor baseline (the manager's default concurrency)")
 	flag.IntVar(&c.ttl, "ttl", 3600, "ttlSeconds of every session")
 	flag.DurationVar(&c.soak, "soak", 0, "instead of the phases, keep the sessions running this long and sample every "+
 		"token Secret every 500 ms for expired tokens (use with -ttl 60)")
 	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "simulated Burner API latency")
 	flag.StringVar(&c.manager, "manager", "bin/manager", "manager binary")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra manager flags, space-separated")
-	flag.StringVar(&c.goMemLimit, "gomemlimit", "150MiB", "GOMEMLIMIT of the manager, as in the manifests (empty: unset)")
+	flag.StringVar(&c.goMemLimit, "gomemlimit", "100MiB", "GOMEMLIMIT of the manager, as in the manifests (empty: unset)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the manager's first 20 s to this file")
+	flag.StringVar(&c.apiserverProfile, "apiserver-cpuprofile", "",
+		"write a CPU profile of the kube-apiserver during the manager's first 20 s to this file")
 	flag.StringVar(&c.heapProfile, "heapprofile", "", "write a heap profile of the manager, once all sessions are Ready")
+	phases := flag.String("phases", "floor,issue,refresh,restart", "phases to run, comma-separated (issue always runs)")
 	flag.Parse()
+	c.phases = map[string]bool{}
+	for p := range strings.SplitSeq(*phases, ",") {
+		c.phases[p] = true
+	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -60,6 +70,13 @@ func run(c config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctrllog.SetLogger(logr.Discard()) // the harness's own caches and clients are not what is measured
+	r := report{config: c}
+	if c.phases["floor"] && c.soak == 0 {
+		var err error
+		if r.floor, err = measureFloor(ctx, c); err != nil {
+			return fmt.Errorf("write floor: %w", err)
+		}
+	}
 	env, err := testenv.Start()
 	if err != nil {
 		return err
@@ -74,10 +91,6 @@ func run(c config) error {
 	if c.soak > 0 {
 		return h.soak(ctx, os.Stdout)
 	}
-	r := report{config: c}
-	if r.floor, err = h.writeFloor(ctx); err != nil {
-		return fmt.Errorf("write floor: %w", err)
-	}
 	if err := h.createSessions(ctx); err != nil {
 		return err
 	}
@@ -85,13 +98,19 @@ func run(c config) error {
 		return err
 	}
 	if c.heapProfile != "" {
-		saveProfile(h.pprof+"/debug/pprof/heap", c.heapProfile)
+		saveProfile(http.DefaultClient, h.pprof+"/debug/pprof/heap?gc=1", c.heapProfile)           // live objects only
+		saveProfile(http.DefaultClient, h.pprof+"/debug/pprof/heap?debug=1", c.heapProfile+".txt") // MemStats
 	}
-	if r.refresh, err = h.measure(ctx, "refresh", h.forceRefreshAll); err != nil {
-		return err
+	if c.phases["refresh"] {
+		if r.refresh, err = h.measure(ctx, "refresh", h.forceRefreshAll); err != nil {
+			return err
+		}
 	}
-	if r.restart, err = h.restart(ctx); err != nil {
-		return err
+	r.rss = processRSS(h.mgr.Pid())
+	if c.phases["restart"] {
+		if r.restart, err = h.restart(ctx); err != nil {
+			return err
+		}
 	}
 	if c.unrelated > 0 {
 		if r.unrelated, err = h.unrelatedSecrets(ctx); err != nil {
@@ -102,10 +121,27 @@ func run(c config) error {
 	return nil
 }
 
+// measureFloor runs the write floor on a fresh control plane of its own, as the operator's phases then get one:
+// neither inherits the other's etcd history and apiserver caches.
+func measureFloor(ctx context.Context, c config) (time.Duration, error) {
+	env, err := testenv.Start()
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = env.Stop() }()
+	h, err := newHarness(ctx, env, c)
+	if err != nil {
+		return 0, err
+	}
+	defer h.close()
+	return h.writeFloor(ctx)
+}
+
 type report struct {
 	config
 	floor          time.Duration
 	issue, refresh phase
+	rss            rss
 	restart        restartResult
 	unrelated      *memoryResult
 }
@@ -120,7 +156,7 @@ func (r report) print(w io.Writer) {
 	out("Machine: %d cores, %s; %s, %s\n\n", runtime.NumCPU(), memTotal(), runtime.Version(),
 		time.Now().UTC().Format("2006-01-02"))
 	out("| measure | value |\n|---|---|\n")
-	row("write floor (bare client: Secret create + status patch + event per session)", "%.1f s", r.floor.Seconds())
+	row("write floor (bare client: Secret create + status patch per session)", "%.1f s", r.floor.Seconds())
 	row("all Ready after manager start", "%.1f s (%.2f× the floor)", r.issue.took.Seconds(),
 		r.issue.took.Seconds()/r.floor.Seconds())
 	row("API calls per issue", "%.2f", perSession(r.issue.apiCalls))
@@ -131,7 +167,7 @@ func (r report) print(w io.Writer) {
 	row("API calls per refresh", "%.2f", perSession(r.refresh.apiCalls))
 	row("apiserver writes per refresh (Secret + status)", "%.2f (+ %.2f events)",
 		perSession(r.refresh.objectWrites), perSession(r.refresh.eventWrites))
-	row("manager RSS: peak / steady", "%s / %s", mib(r.restart.before.peak), mib(r.restart.before.now))
+	row("manager RSS: peak / steady", "%s / %s", mib(r.rss.peak), mib(r.rss.now))
 	row("restart: time to steady state", "%.1f s", r.restart.took.Seconds())
 	row("restart: API calls", "%d", r.restart.apiCalls)
 	row("restart: apiserver writes", "%d", r.restart.writes)

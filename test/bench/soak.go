@@ -17,12 +17,12 @@ func (h *harness) soak(ctx context.Context, w io.Writer) error {
 	if err := h.createSessions(ctx); err != nil {
 		return err
 	}
-	done, err := h.startManager(ctx)
+	ready, err := h.startManager(ctx)
 	if err != nil {
 		return err
 	}
-	if err := poll(ctx, 10*time.Minute, done); err != nil {
-		return fmt.Errorf("soak: %w", err)
+	if err := h.poll(ctx, "soak start", ready); err != nil {
+		return err
 	}
 	calls0 := h.sim.Calls().Total
 	tokens := map[string]string{}
