@@ -27,16 +27,29 @@ import (
 const secretRefsIndex = "burner.aerosol.com/secret-refs"
 
 // CacheOptions scopes the manager's cache: Secrets are cached only when they carry the managed-by label, so the
-// operator does not hold every Secret of the cluster in memory. Managed fields are stripped from every object.
+// operator does not hold every Secret of the cluster in memory. Managed fields are stripped from every object, and
+// kubectl's last-applied-configuration (a copy of the whole spec) from sessions: the operator never writes a
+// session's metadata, so the stripped copy cannot leak back into the apiserver. Token Secrets keep theirs, as an
+// update of the cached copy would drop it.
 func CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{
 				tokensecret.ManagedByLabel: tokensecret.ManagedByValue,
 			})},
+			&burnerv1alpha1.BurnerSession{}: {Transform: trimSession},
 		},
 		DefaultTransform: cache.TransformStripManagedFields(),
 	}
+}
+
+// trimSession drops what the operator never reads from a session before it is cached.
+func trimSession(obj any) (any, error) {
+	if bs, ok := obj.(*burnerv1alpha1.BurnerSession); ok {
+		bs.ManagedFields = nil
+		delete(bs.Annotations, corev1.LastAppliedConfigAnnotation)
+	}
+	return obj, nil
 }
 
 // SetupWithManager registers the controller. Besides its own objects it watches the metadata of every other Secret
