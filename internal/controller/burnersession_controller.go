@@ -20,9 +20,11 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -59,8 +61,9 @@ type BurnerSessionReconciler struct {
 	// patchedFrom records, per session, the resourceVersion its last status patch was computed from (see
 	// patchStatus).
 	patchedFrom sync.Map
-	// apiKeys holds API key Secrets' data by resourceVersion (see apiKey).
-	apiKeys sync.Map
+	// apiKeys holds API key Secrets' data by resourceVersion, and keyReads joins concurrent reads of one (see apiKey).
+	apiKeys  sync.Map
+	keyReads singleflight.Group
 	// existing tells whether a Secret the main cache does not hold exists (metadata-only cache of all other Secrets).
 	existing client.Reader
 }
@@ -85,7 +88,12 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, nil
 	}
 	orig := bs.DeepCopy()
+	var heldBack bool
 	defer func() {
+		if heldBack {
+			// Nothing was decided: a status write now would only cost the apiserver.
+			return
+		}
 		if reterr == nil {
 			bs.Status.ObservedGeneration = bs.Generation
 		}
@@ -128,7 +136,11 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 
 	// 5. Mint a new token, unless a previous failure says to wait.
-	return r.issue(ctx, bs, in, reason, message)
+	res, err := r.issue(ctx, bs, in, reason, message)
+	if heldBack = errors.Is(err, errHeldBack); heldBack {
+		return res, nil
+	}
+	return res, err
 }
 
 // requeueAt is the result that brings the session back at t, rounded up to the second; the workqueue runs on the

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
@@ -234,4 +235,29 @@ func TestInvalidWalletMakesNoCall(t *testing.T) {
 	if got := f.sim.Calls().Total; got != 0 {
 		t.Fatalf("%d API calls for an invalid wallet", got)
 	}
+}
+
+// TestHeldBackByTheKeyLimiter: a session the shared per-key limiter defers is requeued without a call, a status
+// write or an event; being held back is not a failure.
+func TestHeldBackByTheKeyLimiter(t *testing.T) {
+	f := newFixture(t)
+	api, err := burnerapi.New(f.apiURL, burnerapi.WithClock(f.clock),
+		burnerapi.WithLimiter(burnerapi.NewKeyLimiter(0.001, 1, clock.RealClock{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.r.API = api
+	f.createSession("a", nil)
+	f.createSession("b", nil)
+	f.reconcile("a")
+	before := f.session("b")
+	res := f.reconcile("b")
+	f.wantMints(1)
+	if res.RequeueAfter < time.Second {
+		t.Fatalf("held-back session requeued after %s", res.RequeueAfter)
+	}
+	if after := f.session("b"); after.ResourceVersion != before.ResourceVersion {
+		t.Fatalf("status written for a held-back session: %+v", after.Status)
+	}
+	f.wantNoEvents()
 }

@@ -71,7 +71,7 @@ func (r *BurnerSessionReconciler) issue(
 	if throttled(err) {
 		// Held back by the shared per-key limiter before any call: not a failure of this session, so no status
 		// write or event; come back when the limiter allows, spread so the held-back sessions do not return at once.
-		return ctrl.Result{RequeueAfter: wait.Jitter(max(burnerapi.RetryAfter(err), time.Second), 1)}, nil
+		return ctrl.Result{RequeueAfter: wait.Jitter(max(burnerapi.RetryAfter(err), time.Second), 1)}, errHeldBack
 	}
 	observeAPICall(err, r.Clock.Since(start))
 	if err != nil {
@@ -103,6 +103,9 @@ func (r *BurnerSessionReconciler) issue(
 	return r.markValid(bs, after), nil
 }
 
+// errHeldBack tells Reconcile that the local per-key limiter deferred the call: the session's status stays as it is.
+var errHeldBack = errors.New("held back by the per-key limiter")
+
 // throttled says the client refused to call because the key's limiter (or a recent 429 on that key) said wait.
 func throttled(err error) bool {
 	var apiErr *burnerapi.Error
@@ -123,8 +126,17 @@ func (r *BurnerSessionReconciler) apiKey(ctx context.Context, bs *burnerv1alpha1
 			return keyIn(v.(readKey).data, ref, version)
 		}
 	}
-	s := &corev1.Secret{}
-	if err := r.APIReader.Get(ctx, key, s); err != nil {
+	// Workers that miss together (every session of a key is due at start-up) share one read.
+	v, err, _ := r.keyReads.Do(key.String(), func() (any, error) {
+		s := &corev1.Secret{}
+		if err := r.APIReader.Get(ctx, key, s); err != nil {
+			return nil, err
+		}
+		read := readKey{version: s.ResourceVersion, data: s.Data}
+		r.apiKeys.Store(key, read)
+		return read, nil
+	})
+	if err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			return "", "", &failure{Reason: ReasonAPIKeySecretNotFound, WaitForChange: true,
 				Message: fmt.Sprintf("API key Secret %q not found", ref.Name)}
@@ -132,8 +144,8 @@ func (r *BurnerSessionReconciler) apiKey(ctx context.Context, bs *burnerv1alpha1
 		return "", "", &failure{Reason: ReasonAPIKeySecretNotFound,
 			Message: fmt.Sprintf("cannot read API key Secret %q: %s", ref.Name, apiStatusReason(err))}
 	}
-	r.apiKeys.Store(key, readKey{version: s.ResourceVersion, data: s.Data})
-	return keyIn(s.Data, ref, s.ResourceVersion)
+	read := v.(readKey)
+	return keyIn(read.data, ref, read.version)
 }
 
 // readKey is an API key Secret's data as read at one resourceVersion.

@@ -118,6 +118,32 @@ func run(c config) error {
 		}
 	}
 	r.print(os.Stdout)
+	return r.check()
+}
+
+// check fails the run, after its report, when the operator broke a per-session invariant: so the smoke run in CI
+// catches a regression of the call or write counts, not just a crash.
+func (r report) check() error {
+	var broken []string
+	want := func(ok bool, format string, args ...any) {
+		if !ok {
+			broken = append(broken, fmt.Sprintf(format, args...))
+		}
+	}
+	want(r.issue.apiCalls == r.sessions, "issue: %d API calls for %d sessions", r.issue.apiCalls, r.sessions)
+	want(r.issue.objectWrites <= 2*r.sessions, "issue: %d writes for %d sessions", r.issue.objectWrites, r.sessions)
+	if r.phases["refresh"] {
+		want(r.refresh.apiCalls == r.sessions, "refresh: %d API calls for %d sessions", r.refresh.apiCalls, r.sessions)
+		want(r.refresh.objectWrites <= 2*r.sessions, "refresh: %d writes for %d sessions", r.refresh.objectWrites,
+			r.sessions)
+	}
+	if r.phases["restart"] {
+		want(r.restart.apiCalls == 0 && r.restart.writes == 0, "restart: %d API calls, %d writes",
+			r.restart.apiCalls, r.restart.writes)
+	}
+	if len(broken) > 0 {
+		return fmt.Errorf("invariants broken: %s", strings.Join(broken, "; "))
+	}
 	return nil
 }
 
