@@ -2,9 +2,11 @@ package controller
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 
@@ -260,4 +262,26 @@ func TestHeldBackByTheKeyLimiter(t *testing.T) {
 		t.Fatalf("status written for a held-back session: %+v", after.Status)
 	}
 	f.wantNoEvents()
+}
+
+// TestAPIKeyWhitespace: the newline a Secret made from a file ends with is dropped; a key that still cannot be sent
+// is reported as unusable, with no call, and without claiming that the API rejected it.
+func TestAPIKeyWhitespace(t *testing.T) {
+	f := newFixture(t)
+	f.createKey("from-file", apiKey+"\n")
+	f.createKey("broken", "ak bad key")
+	f.createSession("pay", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.APIKeySecretRef.Name = "from-file" })
+	f.createSession("bad", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.APIKeySecretRef.Name = "broken" })
+	f.reconcile("pay")
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
+	calls := f.sim.Calls().Total
+	f.reconcile("bad")
+	if got := f.sim.Calls().Total; got != calls {
+		t.Fatalf("%d calls with an unusable key", got-calls)
+	}
+	f.wantCondition("bad", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonInvalidAPIKey)
+	if c := meta.FindStatusCondition(f.session("bad").Status.Conditions, burnerv1alpha1.ConditionSynced); c == nil ||
+		!strings.Contains(c.Message, "unusable") || strings.Contains(c.Message, "rejected") {
+		t.Fatalf("Synced: %+v", c)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -154,12 +155,15 @@ type readKey struct {
 	data    map[string][]byte
 }
 
+// keyIn takes the key out of the Secret's data. Surrounding whitespace is dropped: a Secret made from a file
+// (`kubectl create secret --from-file`) usually ends in a newline, which no API key contains.
 func keyIn(data map[string][]byte, ref burnerv1alpha1.SecretKeySelector, version string) (string, string, *failure) {
-	if len(data[ref.Key]) == 0 {
+	key := strings.TrimSpace(string(data[ref.Key]))
+	if key == "" {
 		return "", version, &failure{Reason: ReasonAPIKeyMissing, WaitForChange: true,
 			Message: fmt.Sprintf("API key Secret %q has no data under key %q", ref.Name, ref.Key)}
 	}
-	return string(data[ref.Key]), version, nil
+	return key, version, nil
 }
 
 // classify maps a client error to a failure. The error's own text is built by burnerapi from fixed templates that
@@ -175,6 +179,11 @@ func classify(err error) failure {
 		return failure{Reason: ReasonInvalidRequest, WaitForChange: true,
 			Message: "the Burner API rejected the request" + status + "; fix the spec"}
 	case burnerapi.KindUnauthorized:
+		if status == "" {
+			// Refused by the client before any call: the key cannot even be sent as a header.
+			return failure{Reason: ReasonInvalidAPIKey, WaitForChange: true,
+				Message: "the API key is unusable (" + upstreamDetail(err) + "); fix the API key Secret"}
+		}
 		return failure{Reason: ReasonInvalidAPIKey, WaitForChange: true,
 			Message: "the Burner API rejected the API key" + status + "; update the API key Secret"}
 	case burnerapi.KindRateLimited:
