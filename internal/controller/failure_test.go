@@ -281,7 +281,8 @@ func TestAPIKeyWhitespace(t *testing.T) {
 	}
 	f.wantCondition("bad", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonInvalidAPIKey)
 	if c := meta.FindStatusCondition(f.session("bad").Status.Conditions, burnerv1alpha1.ConditionSynced); c == nil ||
-		!strings.Contains(c.Message, "unusable") || strings.Contains(c.Message, "rejected") {
+		!strings.Contains(c.Message, "unusable") || strings.Contains(c.Message, "rejected") ||
+		strings.Contains(c.Message, "ak bad key") {
 		t.Fatalf("Synced: %+v", c)
 	}
 }
