@@ -20,8 +20,11 @@ const (
 	KindInvalidRequest
 	// KindUnauthorized (HTTP 401 and 403, or an unusable key): wait for the API key Secret to change.
 	KindUnauthorized
-	// KindRateLimited (HTTP 429 or the client-side KeyLimiter): retry after Error.RetryAfter when it is set.
+	// KindRateLimited (HTTP 429): the API refused the call; retry after Error.RetryAfter when it is set.
 	KindRateLimited
+	// KindHeldBack: the client-side KeyLimiter refused to call (the key's rate, or a recent 429 on the key), so no
+	// request was sent. Not a failure of the request: retry after Error.RetryAfter.
+	KindHeldBack
 	// KindUpstream covers everything else: 5xx and other statuses, transport errors, timeouts, malformed bodies,
 	// an expiresAt that is not in the future and granted scopes that differ from the requested ones. Retry with
 	// backoff.
@@ -39,6 +42,8 @@ func (k Kind) String() string {
 		return "Unauthorized"
 	case KindRateLimited:
 		return "RateLimited"
+	case KindHeldBack:
+		return "HeldBack"
 	case KindUpstream:
 		return "Upstream"
 	}
@@ -87,7 +92,7 @@ func KindOf(err error) Kind {
 	return KindUpstream
 }
 
-// RetryAfter returns the wait requested by a rate-limited err, or 0.
+// RetryAfter returns the wait requested by a rate-limited or held-back err, or 0.
 func RetryAfter(err error) time.Duration {
 	if e, ok := errors.AsType[*Error](err); ok {
 		return e.RetryAfter

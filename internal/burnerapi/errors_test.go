@@ -78,7 +78,7 @@ func TestErrorText(t *testing.T) {
 		}
 	}
 	for k, want := range map[Kind]string{KindNone: "None", KindInvalidRequest: "InvalidRequest", KindUnauthorized: "Unauthorized",
-		KindRateLimited: "RateLimited", KindUpstream: "Upstream", Kind(42): "Kind(42)"} {
+		KindRateLimited: "RateLimited", KindHeldBack: "HeldBack", KindUpstream: "Upstream", Kind(42): "Kind(42)"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)
 		}

@@ -19,7 +19,7 @@ const (
 )
 
 const (
-	// DefaultMaxWait is the longest a call waits for a limiter token. A longer wait is returned as KindRateLimited
+	// DefaultMaxWait is the longest a call waits for a limiter token. A longer wait is returned as KindHeldBack
 	// instead, so controller workers are not tied up sleeping.
 	DefaultMaxWait = time.Second
 	// DefaultBlock is how long a 429 without a usable Retry-After blocks its key.
@@ -62,7 +62,7 @@ func NewKeyLimiter(r rate.Limit, burst int, clk clock.PassiveClock) *KeyLimiter 
 	}
 }
 
-// acquire takes a token for apiKey, waiting up to maxWait. It returns a KindRateLimited *Error, without waiting,
+// acquire takes a token for apiKey, waiting up to maxWait. It returns a KindHeldBack *Error, without waiting,
 // when the key is blocked by a 429 or the wait would be longer.
 func (l *KeyLimiter) acquire(ctx context.Context, apiKey string) error {
 	now := l.clock.Now()
@@ -70,14 +70,14 @@ func (l *KeyLimiter) acquire(ctx context.Context, apiKey string) error {
 	st := l.stateLocked(apiKey, now)
 	if wait := st.blockedUntil.Sub(now); wait > 0 {
 		l.mu.Unlock()
-		return &Error{Kind: KindRateLimited, RetryAfter: wait, Message: "rate limited: API key blocked after HTTP 429"}
+		return &Error{Kind: KindHeldBack, RetryAfter: wait, Message: "rate limited: API key blocked after HTTP 429"}
 	}
 	res := st.limiter.ReserveN(now, 1)
 	delay := res.DelayFrom(now)
 	if delay > l.maxWait {
 		res.CancelAt(now)
 		l.mu.Unlock()
-		return &Error{Kind: KindRateLimited, RetryAfter: delay, Message: "rate limited: client-side limit for API key"}
+		return &Error{Kind: KindHeldBack, RetryAfter: delay, Message: "rate limited: client-side limit for API key"}
 	}
 	l.mu.Unlock()
 	if delay <= 0 {

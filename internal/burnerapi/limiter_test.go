@@ -26,7 +26,7 @@ func TestKeyLimiterConcurrentBurst(t *testing.T) {
 			switch {
 			case err == nil:
 				passed.Add(1)
-			case KindOf(err) == KindRateLimited && RetryAfter(err) == 300*time.Millisecond:
+			case KindOf(err) == KindHeldBack && RetryAfter(err) == 300*time.Millisecond:
 				limited.Add(1)
 			default:
 				t.Errorf("acquire = %v", err)
@@ -51,7 +51,7 @@ func TestKeyLimiterRefusesLongWaitWithoutConsuming(t *testing.T) {
 	}
 	for range 3 { // refusals must not push the next slot further out
 		if err := l.acquire(context.Background(), testKey); RetryAfter(err) != 10*time.Second {
-			t.Fatalf("acquire = %v, want RateLimited with RetryAfter 10s", err)
+			t.Fatalf("acquire = %v, want HeldBack with RetryAfter 10s", err)
 		}
 	}
 	clk.SetTime(t0.Add(10 * time.Second))
@@ -110,8 +110,8 @@ func Test429BlocksKeyAcrossSessionsAndClients(t *testing.T) {
 	}
 	clk.SetTime(t0.Add(20 * time.Second))
 	for _, c := range []*Client{c1, c2} { // another session (and another client) with the same key: no API call
-		if err := mint(c, testKey, other); KindOf(err) != KindRateLimited || RetryAfter(err) != 10*time.Second {
-			t.Fatalf("blocked call = %v, want RateLimited with RetryAfter 10s", err)
+		if err := mint(c, testKey, other); KindOf(err) != KindHeldBack || RetryAfter(err) != 10*time.Second {
+			t.Fatalf("blocked call = %v, want HeldBack with RetryAfter 10s", err)
 		}
 		assertNoSecrets(t, mint(c, testKey, other))
 	}

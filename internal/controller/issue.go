@@ -110,7 +110,7 @@ var errHeldBack = errors.New("held back by the per-key limiter")
 // throttled says the client refused to call because the key's limiter (or a recent 429 on that key) said wait.
 func throttled(err error) bool {
 	var apiErr *burnerapi.Error
-	return errors.As(err, &apiErr) && apiErr.Kind == burnerapi.KindRateLimited && apiErr.StatusCode == 0
+	return errors.As(err, &apiErr) && apiErr.Kind == burnerapi.KindHeldBack
 }
 
 // apiKey returns the API key and the key Secret's resourceVersion, so that a failure can wait for the key to
