@@ -217,7 +217,11 @@ func TestSamplesDryRun(t *testing.T) {
 }
 
 func kubectl(kubeconfig string, args ...string) (string, error) {
-	cmd := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	path, err := testenv.Kubectl()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(path, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

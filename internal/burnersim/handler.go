@@ -57,6 +57,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	s.stats.Received++
 	latency, fault := s.latency, FaultNone
 	if s.faultCount > 0 {
 		s.faultCount--

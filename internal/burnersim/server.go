@@ -44,6 +44,8 @@ type keyLimit struct {
 
 // Stats counts the calls the simulator has seen. Keys are identified by Fingerprint, never by value.
 type Stats struct {
+	// Received counts requests whose body was read (before any latency), Total those answered.
+	Received      int            `json:"received"`
 	Total         int            `json:"total"`
 	ByStatus      map[int]int    `json:"byStatus"`
 	Mints         int            `json:"mints"`

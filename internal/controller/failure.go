@@ -1,87 +1,93 @@
 package controller
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
-// fail records a failed attempt in status (so backoff survives a restart), emits a Warning event and says when
-// to come back. The last good token is left untouched.
-func (r *BurnerSessionReconciler) fail(bs *burnerv1alpha1.BurnerSession, in policy.Input, inputs string, f failure) ctrl.Result {
-	st := &bs.Status
-	if st.LastFailureInputs != inputs {
-		// A new spec, force-refresh value or key starts the backoff afresh.
-		st.FailedAttempts = 0
-	}
-	st.FailedAttempts++
-	now := metav1.NewTime(in.Now)
-	st.LastFailureTime = &now
-	st.LastFailureReason = f.Reason
-	st.LastFailureInputs = inputs
-	r.markFailed(bs, in, f)
-	r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, f.Reason, "Issue", f.Message)
-	issueFailures.WithLabelValues(f.Reason).Inc()
-
-	if f.WaitForChange {
-		// Nothing to retry on a timer; only come back to flip Ready when the old token expires.
-		return nextWake(in, 0)
-	}
-	if f.RetryAfter > 0 {
-		return nextWake(in, f.RetryAfter)
-	}
-	return nextWake(in, policy.Backoff(st.FailedAttempts, string(bs.UID)))
+// failure is why no valid token could be written, as the session's status and events report it. Messages come from
+// fixed templates: never from a response body, the key or the token. How it is retried follows from its reason
+// (policy.RetryOf).
+type failure struct {
+	Reason  string
+	Message string
+	// RetryAfter is the server's wait, when it gave one.
+	RetryAfter time.Duration
 }
 
-// backingOff says whether the last failure, made with the same inputs, still forbids a new attempt, and for how
-// long. Failures that need a change wait indefinitely (wait 0); the others wait out the exponential backoff.
-func (r *BurnerSessionReconciler) backingOff(bs *burnerv1alpha1.BurnerSession, inputs string, now time.Time) (time.Duration, bool) {
-	st := bs.Status
-	if st.FailedAttempts == 0 || st.LastFailureTime == nil || st.LastFailureInputs != inputs {
-		return 0, false
-	}
-	switch st.LastFailureReason {
-	case ReasonInvalidSpec, ReasonInvalidRequest, ReasonInvalidAPIKey, ReasonAPIKeyMissing, ReasonAPIKeySecretNotFound:
-		return 0, true
-	}
-	// Rate limits are enforced by the shared per-key limiter, which knows the server's Retry-After.
-	if st.LastFailureReason == ReasonRateLimited {
-		return 0, false
-	}
-	// The status backoff also keeps a restarted operator from calling early.
-	retryAt := st.LastFailureTime.Add(policy.Backoff(st.FailedAttempts, string(bs.UID)))
-	if now.Before(retryAt) {
-		return retryAt.Sub(now), true
-	}
-	return 0, false
+// failureSource says how a failure came about, which decides what is recorded and announced.
+type failureSource int
+
+const (
+	// attempted: an attempt made now failed; it is counted in the status record (backoff) and announced.
+	attempted failureSource = iota
+	// refused: what was observed forbids an attempt (a foreign Secret in the way); announced, not counted, and
+	// decided afresh at every reconcile.
+	refused
+	// stillHeld: the failure recorded by an earlier attempt still holds the next one back; nothing new to report.
+	stillHeld
+)
+
+// attemptFailed is the outcome of an attempt with this fingerprint that failed now.
+func attemptFailed(in policy.Input, fingerprint string, f failure) outcome {
+	return outcome{in: in, failure: &f, source: attempted, fingerprint: fingerprint}
 }
 
-// clearFailure resets the failure record after a success.
-func clearFailure(bs *burnerv1alpha1.BurnerSession) {
-	bs.Status.FailedAttempts = 0
-	bs.Status.LastFailureTime = nil
-	bs.Status.LastFailureReason = ""
-	bs.Status.LastFailureInputs = ""
+// recordedFailure is the failure the status records, with the message it was reported with.
+func recordedFailure(bs *burnerv1alpha1.BurnerSession) *failure {
+	f := &failure{Reason: bs.Status.LastFailureReason, Message: "the last attempt failed"}
+	if synced := meta.FindStatusCondition(bs.Status.Conditions, burnerv1alpha1.ConditionSynced); synced != nil &&
+		synced.Reason == f.Reason {
+		f.Message = synced.Message
+	}
+	return f
 }
 
-// nextWake comes back after wait (0: no timed retry), but no later than the current token's expiry, so that Ready
-// turns False on time.
-func nextWake(in policy.Input, wait time.Duration) ctrl.Result {
-	if in.ParseErr == nil && in.Secret != nil && in.Now.Before(in.Token.ExpiresAt) {
-		if untilExpiry := in.Token.ExpiresAt.Sub(in.Now); wait == 0 || untilExpiry < wait {
-			return requeueAt(in.Now, in.Token.ExpiresAt)
+// classify maps a client error to a failure. The error's own text is built by burnerapi from fixed templates that
+// carry no secret; it is still not copied into conditions, only its kind and status code.
+func classify(err error) failure {
+	var apiErr *burnerapi.Error
+	status := ""
+	if errors.As(err, &apiErr) && apiErr.StatusCode != 0 {
+		status = fmt.Sprintf(" (HTTP %d)", apiErr.StatusCode)
+	}
+	switch burnerapi.KindOf(err) {
+	case burnerapi.KindInvalidRequest:
+		return failure{Reason: burnerv1alpha1.ReasonInvalidRequest,
+			Message: "the Burner API rejected the request" + status + "; fix the spec"}
+	case burnerapi.KindUnauthorized:
+		if status == "" {
+			// Refused by the client before any call: the key cannot even be sent as a header.
+			return failure{Reason: burnerv1alpha1.ReasonInvalidAPIKey,
+				Message: "the API key is unusable (" + upstreamDetail(err) + "); fix the API key Secret"}
 		}
+		return failure{Reason: burnerv1alpha1.ReasonInvalidAPIKey,
+			Message: "the Burner API rejected the API key" + status + "; update the API key Secret"}
+	case burnerapi.KindRateLimited:
+		return failure{Reason: burnerv1alpha1.ReasonRateLimited, RetryAfter: burnerapi.RetryAfter(err),
+			Message: "rate limited by the Burner API" + status}
+	default:
+		return failure{Reason: burnerv1alpha1.ReasonUpstreamError,
+			Message: "the Burner API call failed" + status + ": " + upstreamDetail(err)}
 	}
-	if wait == 0 {
-		return ctrl.Result{}
+}
+
+// upstreamDetail is a short, secret-free description of a transport or response failure.
+func upstreamDetail(err error) string {
+	var apiErr *burnerapi.Error
+	if errors.As(err, &apiErr) && apiErr.Message != "" {
+		return apiErr.Message
 	}
-	return requeueAt(in.Now, in.Now.Add(wait))
+	return "unexpected error"
 }
 
 // apiStatusReason names an apiserver error without its message.

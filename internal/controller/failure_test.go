@@ -13,7 +13,6 @@ import (
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/burnersim"
-	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
 // TestTransientFailuresBackOffAndKeepTheToken: the API fails at refresh time. The old token is kept and served
@@ -32,9 +31,9 @@ func TestTransientFailuresBackOffAndKeepTheToken(t *testing.T) {
 			f.clock.SetTime(f.session("pay").Status.RefreshAt.Time)
 			res := f.reconcile("pay")
 			calls := f.sim.Calls().Total
-			f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, ReasonUpstreamError)
-			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
-			f.wantEvent(ReasonUpstreamError)
+			f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, burnerv1alpha1.ReasonUpstreamError)
+			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
+			f.wantEvent(burnerv1alpha1.ReasonUpstreamError)
 			if v, ok := f.sessionSeries("pay")["burner_session_refresh_failing"]; !ok || v != 1 {
 				t.Fatalf("burner_session_refresh_failing = %v (exported: %v) while failing", v, ok)
 			}
@@ -63,8 +62,8 @@ func TestTransientFailuresBackOffAndKeepTheToken(t *testing.T) {
 				t.Fatal("a failed refresh touched the last good token")
 			}
 			f.reconcile("pay")
-			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, policy.ReasonExpired)
-			if st := f.session("pay").Status; st.FailedAttempts < 2 || st.LastFailureReason != ReasonUpstreamError {
+			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonExpired)
+			if st := f.session("pay").Status; st.FailedAttempts < 2 || st.LastFailureReason != burnerv1alpha1.ReasonUpstreamError {
 				t.Fatalf("failure not recorded in status: %+v", st)
 			}
 
@@ -72,8 +71,8 @@ func TestTransientFailuresBackOffAndKeepTheToken(t *testing.T) {
 			f.sim.FailNext(0, fault)
 			f.clock.Step(f.reconcile("pay").RequeueAfter)
 			f.reconcile("pay")
-			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
-			f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionTrue, ReasonUpToDate)
+			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
+			f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionTrue, burnerv1alpha1.ReasonUpToDate)
 			f.wantEvent("Recovered")
 			if st := f.session("pay").Status; st.FailedAttempts != 0 || st.LastFailureTime != nil {
 				t.Fatalf("failure record not cleared: %+v", st)
@@ -98,7 +97,7 @@ func TestBackoffSurvivesRestart(t *testing.T) {
 	if got := f.sim.Calls().Total; got != 1 {
 		t.Fatalf("%d calls: a restart must not skip the backoff recorded in status", got)
 	}
-	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonUpstreamError)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonUpstreamError)
 }
 
 // TestInvalidAPIKeyWaitsForTheKeyToChange: 401 is not retried on a timer; a new key version is tried at once.
@@ -107,8 +106,8 @@ func TestInvalidAPIKeyWaitsForTheKeyToChange(t *testing.T) {
 	f.createSession("pay", nil)
 	f.sim.RevokeKey(apiKey)
 	res := f.reconcile("pay")
-	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonInvalidAPIKey)
-	f.wantEvent(ReasonInvalidAPIKey)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonInvalidAPIKey)
+	f.wantEvent(burnerv1alpha1.ReasonInvalidAPIKey)
 	if res.RequeueAfter != 0 {
 		t.Fatalf("401 requeued after %s; it must wait for the key Secret to change", res.RequeueAfter)
 	}
@@ -129,7 +128,7 @@ func TestInvalidAPIKeyWaitsForTheKeyToChange(t *testing.T) {
 	}
 	f.reconcile("pay")
 	f.wantMints(1)
-	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
 }
 
 func TestMissingAPIKey(t *testing.T) {
@@ -138,8 +137,8 @@ func TestMissingAPIKey(t *testing.T) {
 		ref    burnerv1alpha1.SecretKeySelector
 		reason string
 	}{
-		{"Secret missing", burnerv1alpha1.SecretKeySelector{Name: "nope", Key: "apiKey"}, ReasonAPIKeySecretNotFound},
-		{"key missing", burnerv1alpha1.SecretKeySelector{Name: "burner-api-key", Key: "other"}, ReasonAPIKeyMissing},
+		{"Secret missing", burnerv1alpha1.SecretKeySelector{Name: "nope", Key: "apiKey"}, burnerv1alpha1.ReasonAPIKeySecretNotFound},
+		{"key missing", burnerv1alpha1.SecretKeySelector{Name: "burner-api-key", Key: "other"}, burnerv1alpha1.ReasonAPIKeyMissing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -173,8 +172,8 @@ func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 	f.createSession("c", nil)
 	f.reconcile("a")
 	res := f.reconcile("b")
-	f.wantCondition("b", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, ReasonRateLimited)
-	f.wantEvent(ReasonRateLimited)
+	f.wantCondition("b", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, burnerv1alpha1.ReasonRateLimited)
+	f.wantEvent(burnerv1alpha1.ReasonRateLimited)
 	if res.RequeueAfter < 30*time.Second {
 		t.Fatalf("requeued after %s, before Retry-After", res.RequeueAfter)
 	}
@@ -214,7 +213,7 @@ func TestInvalidRequestWaitsForASpecChange(t *testing.T) {
 	if api.calls != 1 {
 		t.Fatalf("%d calls for a rejected spec", api.calls)
 	}
-	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonInvalidRequest)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonInvalidRequest)
 	f.update("pay", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.TTLSeconds = 600 })
 	f.reconcile("pay")
 	if api.calls != 2 {
@@ -232,8 +231,8 @@ func TestInvalidWalletMakesNoCall(t *testing.T) {
 		bs.Spec.WalletAddress = "1111111111111111111111111111111111111111"
 	})
 	f.reconcile("pay")
-	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonInvalidSpec)
-	f.wantEvent(ReasonInvalidSpec)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonInvalidSpec)
+	f.wantEvent(burnerv1alpha1.ReasonInvalidSpec)
 	if got := f.sim.Calls().Total; got != 0 {
 		t.Fatalf("%d API calls for an invalid wallet", got)
 	}
@@ -273,13 +272,13 @@ func TestAPIKeyWhitespace(t *testing.T) {
 	f.createSession("pay", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.APIKeySecretRef.Name = "from-file" })
 	f.createSession("bad", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.APIKeySecretRef.Name = "broken" })
 	f.reconcile("pay")
-	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
 	calls := f.sim.Calls().Total
 	f.reconcile("bad")
 	if got := f.sim.Calls().Total; got != calls {
 		t.Fatalf("%d calls with an unusable key", got-calls)
 	}
-	f.wantCondition("bad", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonInvalidAPIKey)
+	f.wantCondition("bad", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonInvalidAPIKey)
 	if c := meta.FindStatusCondition(f.session("bad").Status.Conditions, burnerv1alpha1.ConditionSynced); c == nil ||
 		!strings.Contains(c.Message, "unusable") || strings.Contains(c.Message, "rejected") ||
 		strings.Contains(c.Message, "ak bad key") {

@@ -44,8 +44,8 @@ func TestIssuesTokenIntoOwnedSecret(t *testing.T) {
 		t.Fatalf("Secret lacks the managed-by label the cache selects on: %v", s.Labels)
 	}
 
-	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
-	f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionTrue, ReasonUpToDate)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
+	f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionTrue, burnerv1alpha1.ReasonUpToDate)
 	f.wantNoEvents()
 	st := bs.Status
 	if st.ObservedGeneration != bs.Generation || st.SecretName != "pay-token" || !st.ExpiresAt.Time.Equal(wantExpiry) ||
@@ -85,7 +85,7 @@ func TestRefreshesBeforeExpiryOnly(t *testing.T) {
 		t.Fatalf("refreshed only %s before expiry", left)
 	}
 	f.wantNoEvents()
-	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
 }
 
 func TestUsesExpiresAtNotRequestedTTL(t *testing.T) {
@@ -101,7 +101,7 @@ func TestUsesExpiresAtNotRequestedTTL(t *testing.T) {
 	if res.RequeueAfter > 61*time.Second {
 		t.Fatalf("requeue after %s for a 2m token", res.RequeueAfter)
 	}
-	f.wantEvent(ReasonShortLifetime)
+	f.wantEvent(burnerv1alpha1.ReasonShortLifetime)
 	// Warned once per spec generation, not at every refresh; the Ready message keeps saying it.
 	f.clock.SetTime(f.session("pay").Status.RefreshAt.Time)
 	f.reconcile("pay")
@@ -124,7 +124,7 @@ func TestRestartMakesNoCalls(t *testing.T) {
 	f.r = f.newReconciler()
 	for _, name := range []string{"a", "b", "c"} {
 		f.reconcile(name)
-		f.wantCondition(name, burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
+		f.wantCondition(name, burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
 	}
 	f.wantMints(3)
 }
@@ -195,8 +195,8 @@ func TestUnownedSecretIsNotOverwritten(t *testing.T) {
 	f.createSession("pay", nil)
 	f.reconcile("pay")
 	f.wantMints(0)
-	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, policy.ReasonSecretNotOwned)
-	f.wantEvent(policy.ReasonSecretNotOwned)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonSecretNotOwned)
+	f.wantEvent(burnerv1alpha1.ReasonSecretNotOwned)
 	if s := f.secret("pay"); s.ResourceVersion != foreign.ResourceVersion {
 		t.Fatal("foreign Secret was modified")
 	}
@@ -206,7 +206,7 @@ func TestUnownedSecretIsNotOverwritten(t *testing.T) {
 	}
 	f.reconcile("pay")
 	f.wantMints(1)
-	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonTokenValid)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
 }
 
 func TestDeletedOrEditedSecretIsRepairedWithoutMint(t *testing.T) {

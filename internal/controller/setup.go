@@ -77,7 +77,7 @@ func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts contro
 		return err
 	}
 	secretNames, err := cache.New(mgr.GetConfig(), cache.Options{
-		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), DefaultTransform: keepOnlyName,
+		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), DefaultTransform: keepIdentity,
 		DefaultLabelSelector: labels.NewSelector().Add(*notOurs),
 	})
 	if err != nil {
@@ -86,7 +86,7 @@ func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts contro
 	if err := mgr.Add(secretNames); err != nil {
 		return err
 	}
-	r.existing = secretNames
+	r.otherSecrets = secretNames
 	sessionMetrics.use(mgr.GetCache(), mgr.Elected())
 
 	return ctrl.NewControllerManagedBy(mgr).
@@ -121,10 +121,10 @@ func (r *BurnerSessionReconciler) sessionsReferencing(ctx context.Context, secre
 	return reqs
 }
 
-// keepOnlyName drops everything but the identity and ownership of a Secret's metadata before it is cached:
+// keepIdentity drops everything but the identity, version and ownership of a Secret's metadata before it is cached:
 // labels and annotations can be large (kubectl's last-applied-configuration annotation even holds the Secret's
 // data).
-func keepOnlyName(obj any) (any, error) {
+func keepIdentity(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
 		return obj, nil

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,92 +15,132 @@ import (
 	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
-// Reasons of the healthy conditions and of the short-lifetime warning.
-const (
-	ReasonTokenValid    = "TokenValid"
-	ReasonUpToDate      = "UpToDate"
-	ReasonShortLifetime = "ShortLifetime"
-
-	shortLifetimeMessage = "the token lifetime leaves less than the mount-sync margin before expiry: readers of the " +
-		"Secret always get a valid token, a copy mounted in a pod may briefly be expired; raise ttlSeconds to 180 or more"
-)
-
-// markValid reports a valid token that needs nothing now, and comes back at its refresh time.
-func (r *BurnerSessionReconciler) markValid(bs *burnerv1alpha1.BurnerSession, in policy.Input) ctrl.Result {
-	refreshAt := r.setReady(bs, in)
-	meta.SetStatusCondition(&bs.Status.Conditions, metav1.Condition{
-		Type: burnerv1alpha1.ConditionSynced, Status: metav1.ConditionTrue, Reason: ReasonUpToDate,
-		Message: "the token matches the spec", ObservedGeneration: bs.Generation,
-	})
-	clearFailure(bs)
-	return requeueAt(in.Now, refreshAt)
+// outcome is what one reconcile observed and did. The status and the requeue are derived from it alone.
+type outcome struct {
+	// in is the token Secret as observed after any write.
+	in policy.Input
+	// failure is why no valid token could be written, nil when none was due or one was written.
+	failure *failure
+	source  failureSource
+	// fingerprint is what an attempted failure was made with; retryIn is what is left of a held failure's backoff
+	// (0: it waits for a change).
+	fingerprint string
+	retryIn     time.Duration
+	// minted: a new token was issued and written.
+	minted bool
+	// heldBack: the per-key limiter deferred the call for this long; nothing else happened.
+	heldBack time.Duration
 }
 
-// markFailed reports a failure: Synced=False with its reason, and Ready from what the Secret still holds.
-func (r *BurnerSessionReconciler) markFailed(bs *burnerv1alpha1.BurnerSession, in policy.Input, f failure) {
-	meta.SetStatusCondition(&bs.Status.Conditions, metav1.Condition{
-		Type: burnerv1alpha1.ConditionSynced, Status: metav1.ConditionFalse, Reason: f.Reason,
-		Message: f.Message, ObservedGeneration: bs.Generation,
-	})
-	r.setReady(bs, in)
-}
-
-// setReady sets Ready and the token fields of status from the Secret, and returns the token's refresh time. A token
-// that is still valid keeps Ready True while refreshing fails (Synced carries the failure); otherwise Ready says
-// why, preferring the failure that keeps a new token from coming (Expired excepted, which says it all).
-func (r *BurnerSessionReconciler) setReady(bs *burnerv1alpha1.BurnerSession, in policy.Input) time.Time {
-	cond := metav1.Condition{Type: burnerv1alpha1.ConditionReady, ObservedGeneration: bs.Generation}
-	var refreshAt time.Time
-	if in.Secret != nil && in.ParseErr == nil && metav1.IsControlledBy(in.Secret, bs) {
-		t := in.Token
-		refreshAt = policy.RefreshTime(t.IssuedAt, t.ExpiresAt, string(bs.UID))
-		bs.Status.IssuedAt = timePtr(t.IssuedAt)
-		bs.Status.ExpiresAt = timePtr(t.ExpiresAt)
-		bs.Status.RefreshAt = timePtr(refreshAt)
-		bs.Status.GrantedScopes = in.Token.Scopes
+// updateStatus derives the status of bs from the outcome (Synced and the failure record, the token fields, Ready,
+// observedGeneration) and says when to come back.
+func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
+	st, in, f := &bs.Status, o.in, o.failure
+	st.SecretName = bs.TokenSecretName()
+	if in.Usable() {
+		st.IssuedAt, st.ExpiresAt, st.RefreshAt = timePtr(in.Token.IssuedAt), timePtr(in.Token.ExpiresAt), timePtr(in.RefreshAt)
+		st.GrantedScopes = in.Token.Scopes
 	}
+	synced := metav1.Condition{Type: burnerv1alpha1.ConditionSynced, ObservedGeneration: bs.Generation,
+		Status: metav1.ConditionTrue, Reason: burnerv1alpha1.ReasonUpToDate, Message: "the token matches the spec"}
+	if f != nil {
+		synced.Status, synced.Reason, synced.Message = metav1.ConditionFalse, f.Reason, f.Message
+	}
+	meta.SetStatusCondition(&st.Conditions, synced)
+	meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, f))
+	st.ObservedGeneration = bs.Generation
+
+	switch {
+	case f == nil:
+		st.FailedAttempts, st.LastFailureTime, st.LastFailureReason, st.LastFailureInputs = 0, nil, "", ""
+		if !in.Usable() {
+			return ctrl.Result{}
+		}
+		return requeueAt(in.Now, in.RefreshAt)
+	case o.source == attempted:
+		if st.LastFailureInputs != o.fingerprint {
+			// A new spec, force-refresh value or key starts the backoff afresh.
+			st.FailedAttempts = 0
+		}
+		st.FailedAttempts++
+		st.LastFailureTime, st.LastFailureReason, st.LastFailureInputs = timePtr(in.Now), f.Reason, o.fingerprint
+		return nextWake(in, policy.RetryDelay(f.Reason, st.FailedAttempts, f.RetryAfter, string(bs.UID)))
+	case o.source == stillHeld:
+		return nextWake(in, o.retryIn)
+	default:
+		// Refused: the Secret in the way holds no token of ours; its watch brings the session back.
+		return ctrl.Result{}
+	}
+}
+
+// readyCondition is Ready from the Secret: True while it holds a usable token (a failing refresh shows in Synced),
+// otherwise False with the reason, preferring the failure that keeps a new token from coming (Expired excepted,
+// which says it all).
+func readyCondition(bs *burnerv1alpha1.BurnerSession, in policy.Input, f *failure) metav1.Condition {
+	cond := metav1.Condition{Type: burnerv1alpha1.ConditionReady, ObservedGeneration: bs.Generation}
 	reason, message, notReady := policy.NotReady.Evaluate(in)
 	switch {
 	case !notReady:
-		cond.Status, cond.Reason = metav1.ConditionTrue, ReasonTokenValid
+		cond.Status, cond.Reason = metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid
 		cond.Message = fmt.Sprintf("token valid until %s, refresh at %s",
-			in.Token.ExpiresAt.UTC().Format(time.RFC3339), refreshAt.UTC().Format(time.RFC3339))
-		if !policy.CoversMountSync(refreshAt, in.Token.ExpiresAt) {
+			in.Token.ExpiresAt.UTC().Format(time.RFC3339), in.RefreshAt.UTC().Format(time.RFC3339))
+		if !policy.CoversMountSync(in.RefreshAt, in.Token.ExpiresAt) {
 			cond.Message += "; " + shortLifetimeMessage
 		}
+	case f != nil && reason != burnerv1alpha1.ReasonExpired:
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, f.Reason, f.Message
 	default:
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, reason, message
-		if synced := meta.FindStatusCondition(bs.Status.Conditions, burnerv1alpha1.ConditionSynced); reason != policy.ReasonExpired &&
-			synced != nil && synced.Status == metav1.ConditionFalse {
-			cond.Reason, cond.Message = synced.Reason, synced.Message
-		}
 	}
-	meta.SetStatusCondition(&bs.Status.Conditions, cond)
-	return refreshAt
+	return cond
 }
 
-// patchStatus sends the status change, if any, as a merge patch, and joins its error with the reconcile's.
+// nextWake comes back after wait (0: no timed retry), but no later than the current token's expiry, so that Ready
+// turns False on time.
+func nextWake(in policy.Input, wait time.Duration) ctrl.Result {
+	if in.Usable() && in.Now.Before(in.Token.ExpiresAt) {
+		if untilExpiry := in.Token.ExpiresAt.Sub(in.Now); wait == 0 || untilExpiry < wait {
+			return requeueAt(in.Now, in.Token.ExpiresAt)
+		}
+	}
+	if wait == 0 {
+		return ctrl.Result{}
+	}
+	return requeueAt(in.Now, in.Now.Add(wait))
+}
+
+// requeueAt is the result that brings the session back at t, rounded up to the second; the workqueue runs on the
+// real clock, so this is a duration, not a time.
+func requeueAt(now, t time.Time) ctrl.Result {
+	d := t.Sub(now)
+	if d <= 0 {
+		return ctrl.Result{RequeueAfter: time.Second}
+	}
+	return ctrl.Result{RequeueAfter: d.Truncate(time.Second) + time.Second}
+}
+
+// patchStatus sends the status change, if any, as a merge patch.
 //
 // Writing the token Secret triggers a second reconcile through the Secret watch, often before the cache has seen
 // the status patch of the first one. That reconcile computes the same status from the same Secret, so when the
 // cached session is still the version the last patch was made from, the patch is skipped rather than re-sent.
-func (r *BurnerSessionReconciler) patchStatus(ctx context.Context, orig, bs *burnerv1alpha1.BurnerSession, reterr error) error {
+func (r *BurnerSessionReconciler) patchStatus(ctx context.Context, orig, bs *burnerv1alpha1.BurnerSession) error {
 	key := client.ObjectKeyFromObject(bs)
 	if apiequality.Semantic.DeepEqual(orig.Status, bs.Status) {
-		return reterr
+		return nil
 	}
 	if from, ok := r.patchedFrom.Load(key); ok {
 		if from == orig.ResourceVersion {
-			return reterr
+			return nil
 		}
 		// The cache has moved past that version: the entry has served its purpose.
 		r.patchedFrom.Delete(key)
 	}
 	if err := r.Status().Patch(ctx, bs, client.MergeFrom(orig)); err != nil {
-		return errors.Join(reterr, client.IgnoreNotFound(err))
+		return client.IgnoreNotFound(err)
 	}
 	r.patchedFrom.Store(key, orig.ResourceVersion)
-	return reterr
+	return nil
 }
 
 func timePtr(t time.Time) *metav1.Time {

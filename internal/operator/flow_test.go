@@ -51,10 +51,9 @@ func TestManagerRestartMakesNoCalls(t *testing.T) {
 	if calls != 4 {
 		t.Fatalf("%d calls for 4 sessions", calls)
 	}
+	since := reconciles(t)
 	f.startManager(nil)
-	// The new manager has reconciled everything once it reports the sessions' observed generation again; give it
-	// time to do so, then count.
-	time.Sleep(3 * time.Second)
+	f.waitSettled(since)
 	if got := f.sim.Calls().Total; got != calls {
 		t.Fatalf("restarted manager made %d calls while every token was valid", got-calls)
 	}

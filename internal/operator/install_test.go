@@ -21,12 +21,21 @@ import (
 	"github.com/burner-operator/burner-operator/internal/testenv"
 )
 
-// tool returns the path of a pinned tool that `make test` passes in, e.g. KUSTOMIZE or HELM.
+// tool returns the path of a pinned tool, e.g. KUSTOMIZE or HELM.
 func tool(t *testing.T, name string) string {
 	t.Helper()
-	p := os.Getenv(name)
-	if p == "" {
-		t.Fatalf("%s is not set: run the tests with `make test`", name)
+	p, err := testenv.Tool(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func kubectl(t *testing.T) string {
+	t.Helper()
+	p, err := testenv.Kubectl()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return p
 }
@@ -72,7 +81,7 @@ func kubectlDryRun(t *testing.T, manifest []byte, namespace string) string {
 	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return string(run(t, manifest, filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"),
+	return string(run(t, manifest, kubectl(t),
 		"--kubeconfig", kubeconfig, "apply", "--server-side", "--dry-run=server", "-n", namespace, "-f", "-"))
 }
 

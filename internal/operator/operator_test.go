@@ -249,3 +249,56 @@ func (f *flow) forceRefresh(name, value string) {
 		f.t.Fatal(err)
 	}
 }
+
+// metricSum sums the samples of a metric in this process's controller-runtime registry (every manager a test
+// starts reports there) whose labels include all of match.
+func metricSum(t *testing.T, name string, match map[string]string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range families {
+		if mf.GetName() != name {
+			continue
+		}
+	samples:
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range match {
+				if labels[k] != v {
+					continue samples
+				}
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+var burnerController = map[string]string{"controller": "burnersession"}
+
+// reconciles is how many reconciles of BurnerSessions this process has finished.
+func reconciles(t *testing.T) float64 {
+	return metricSum(t, "controller_runtime_reconcile_total", burnerController)
+}
+
+// waitSettled waits for the positive signal that a manager started after `since` reconciles has done all it was
+// going to do: it has reconciled at least as many times as there are sessions in the cluster (its first sync
+// queues each once), and none is queued or in a worker. Only then does "no call was made" mean something.
+func (f *flow) waitSettled(since float64) {
+	f.t.Helper()
+	var all burnerv1alpha1.BurnerSessionList
+	if err := env.Client.List(f.ctx, &all); err != nil {
+		f.t.Fatal(err)
+	}
+	f.eventually(30*time.Second, "the manager to reconcile every session", func() bool {
+		return reconciles(f.t)-since >= float64(len(all.Items)) &&
+			metricSum(f.t, "workqueue_depth", burnerController) == 0 &&
+			metricSum(f.t, "controller_runtime_active_workers", burnerController) == 0
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,18 +26,22 @@ func TestManagerKilledDuringRefresh(t *testing.T) {
 
 	f.sim.SetLatency(2 * time.Second)
 	f.forceRefresh("pay", "1")
-	time.Sleep(500 * time.Millisecond) // the refresh call is now waiting on the simulator
+	f.eventually(5*time.Second, "the refresh call in flight", func() bool {
+		c := f.sim.Calls()
+		return c.Received > c.Total
+	})
 	stop()
 	if got := string(f.tokenSecret("pay").Data[tokensecret.KeyToken]); got != first {
 		t.Fatal("the token changed although the refresh never completed")
 	}
 	f.sim.SetLatency(0)
+	since := reconciles(t)
 	f.startManager(nil)
 	f.eventually(15*time.Second, "the force-refresh answered", func() bool {
 		s := f.tokenSecret("pay")
 		return s.Annotations[tokensecret.ForceRefreshAnnotation] == "1"
 	})
-	time.Sleep(2 * time.Second)
+	f.waitSettled(since)
 	// 1 issue + at most 1 lost in flight + 1 refresh.
 	if got := f.sim.TotalMints(); got > 3 {
 		t.Fatalf("%d mints: more than one extra for a refresh interrupted by a restart", got)
@@ -56,9 +61,13 @@ func TestAPIServerOutage(t *testing.T) {
 	f.waitReady("pay")
 	before := f.tokenSecret("pay")
 
+	failedRequests := map[string]string{"host": strings.TrimPrefix(p.url(), "https://"), "code": "<error>"}
+	failedBefore := metricSum(t, "rest_client_requests_total", failedRequests)
 	p.down()
 	f.createSession("during", 300) // through the direct client: the apiserver itself is fine
-	time.Sleep(5 * time.Second)
+	f.eventually(30*time.Second, "the manager to find the apiserver gone", func() bool {
+		return metricSum(t, "rest_client_requests_total", failedRequests) > failedBefore
+	})
 	if s := f.tokenSecret("pay"); s.ResourceVersion != before.ResourceVersion {
 		t.Fatal("the token Secret changed during the outage")
 	}

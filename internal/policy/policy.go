@@ -15,37 +15,44 @@ import (
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
-// Reasons the checks report. They double as condition reasons.
-const (
-	ReasonSecretMissing       = "SecretMissing"
-	ReasonSecretNotOwned      = "SecretNotOwned"
-	ReasonSecretMissingData   = "SecretMissingData"
-	ReasonExpiresAtUnparsable = "ExpiresAtUnparsable"
-	ReasonSpecChanged         = "SpecChanged"
-	ReasonForceRefresh        = "ForceRefreshRequested"
-	ReasonNearingExpiry       = "NearingExpiry"
-	ReasonExpired             = "Expired"
-)
-
-// Input is everything a check may look at.
+// Input is everything a check may look at, each derived value computed once.
 type Input struct {
 	Session *burnerv1alpha1.BurnerSession
 	// Secret is the token Secret, nil when it does not exist.
 	Secret *corev1.Secret
 	Now    time.Time
+	// Owned: the Secret exists and this session is its controller.
+	Owned bool
 	// Token is the Secret parsed once, valid when ParseErr is nil.
 	Token    tokensecret.Token
 	ParseErr error
+	// RefreshAt is when Token is due for refresh (valid when ParseErr is nil).
+	RefreshAt time.Time
+	// SpecHash and ForceRefresh are what a token issued now would be issued for: the session's spec hash and its
+	// force-refresh value.
+	SpecHash     string
+	ForceRefresh string
 }
 
 // NewInput gathers an Input, parsing the Secret once for all checks.
 func NewInput(bs *burnerv1alpha1.BurnerSession, secret *corev1.Secret, now time.Time) Input {
-	in := Input{Session: bs, Secret: secret, Now: now}
-	if secret != nil {
-		in.Token, in.ParseErr = tokensecret.Parse(secret)
+	in := Input{
+		Session: bs, Secret: secret, Now: now,
+		SpecHash:     tokensecret.SpecHash(bs.Spec),
+		ForceRefresh: bs.Annotations[burnerv1alpha1.ForceRefreshAnnotation],
+	}
+	if secret == nil {
+		return in
+	}
+	in.Owned = metav1.IsControlledBy(secret, bs)
+	if in.Token, in.ParseErr = tokensecret.Parse(secret); in.ParseErr == nil {
+		in.RefreshAt = RefreshTime(in.Token.IssuedAt, in.Token.ExpiresAt, string(bs.UID))
 	}
 	return in
 }
+
+// Usable says whether the Secret is ours and holds a parsable token, so its times can be reported.
+func (in Input) Usable() bool { return in.Owned && in.ParseErr == nil }
 
 // Func is one check: violated reports that the check failed, with the reason and a message saying why.
 type Func func(Input) (reason, message string, violated bool)
@@ -63,11 +70,10 @@ func (c Chain) Evaluate(in Input) (reason, message string, violated bool) {
 	return "", "", false
 }
 
-// NeedsToken says whether a new token must be issued. SecretNotOwned is in it because a foreign Secret holds no
-// token of ours; the controller refuses to write over it rather than minting.
+// NeedsToken says whether a new token must be issued into a Secret the session owns (or that does not exist yet):
+// ownership is checked before it, since a foreign Secret is a reason to refuse, not to mint.
 var NeedsToken = Chain{
-	SecretMissing, SecretNotOwned, SecretMissingData, ExpiresAtUnparsable, SpecChanged, ForceRefreshRequested,
-	NearingExpiry,
+	SecretMissing, SecretMissingData, ExpiresAtUnparsable, SpecChanged, ForceRefreshRequested, NearingExpiry,
 }
 
 // NotReady says why the Secret does not hold a usable token. It ignores force-refresh and the refresh time: the
@@ -79,15 +85,16 @@ var NotReady = Chain{
 // SecretMissing is violated when the token Secret does not exist.
 func SecretMissing(in Input) (string, string, bool) {
 	if in.Secret == nil {
-		return ReasonSecretMissing, fmt.Sprintf("Secret %q does not exist", in.Session.TokenSecretName()), true
+		return burnerv1alpha1.ReasonSecretMissing,
+			fmt.Sprintf("Secret %q does not exist", in.Session.TokenSecretName()), true
 	}
 	return "", "", false
 }
 
 // SecretNotOwned is violated when the Secret exists but is not controlled by this session.
 func SecretNotOwned(in Input) (string, string, bool) {
-	if !metav1.IsControlledBy(in.Secret, in.Session) {
-		return ReasonSecretNotOwned, fmt.Sprintf(
+	if !in.Owned {
+		return burnerv1alpha1.ReasonSecretNotOwned, fmt.Sprintf(
 			"Secret %q exists and is not owned by this BurnerSession; it will not be overwritten", in.Secret.Name), true
 	}
 	return "", "", false
@@ -96,7 +103,7 @@ func SecretNotOwned(in Input) (string, string, bool) {
 // SecretMissingData is violated when the token, expiresAt or issuedAt key is absent or empty.
 func SecretMissingData(in Input) (string, string, bool) {
 	if errors.Is(in.ParseErr, tokensecret.ErrMissingData) {
-		return ReasonSecretMissingData, in.ParseErr.Error(), true
+		return burnerv1alpha1.ReasonSecretMissingData, in.ParseErr.Error(), true
 	}
 	return "", "", false
 }
@@ -104,15 +111,15 @@ func SecretMissingData(in Input) (string, string, bool) {
 // ExpiresAtUnparsable is violated when the Secret's timestamps cannot be read.
 func ExpiresAtUnparsable(in Input) (string, string, bool) {
 	if errors.Is(in.ParseErr, tokensecret.ErrExpiresAtMalformed) {
-		return ReasonExpiresAtUnparsable, in.ParseErr.Error(), true
+		return burnerv1alpha1.ReasonExpiresAtUnparsable, in.ParseErr.Error(), true
 	}
 	return "", "", false
 }
 
 // SpecChanged is violated when the token was issued for another wallet, scopes, ttl or API key reference.
 func SpecChanged(in Input) (string, string, bool) {
-	if in.Secret.Annotations[tokensecret.SpecHashAnnotation] != tokensecret.SpecHash(in.Session.Spec) {
-		return ReasonSpecChanged, "the token was issued for a different spec", true
+	if in.Token.SpecHash != in.SpecHash {
+		return burnerv1alpha1.ReasonSpecChanged, "the token was issued for a different spec", true
 	}
 	return "", "", false
 }
@@ -120,27 +127,27 @@ func SpecChanged(in Input) (string, string, bool) {
 // ForceRefreshRequested is violated when the session's force-refresh annotation has a value the Secret's token
 // has not answered yet.
 func ForceRefreshRequested(in Input) (string, string, bool) {
-	want, ok := in.Session.Annotations[burnerv1alpha1.ForceRefreshAnnotation]
-	if ok && want != "" && want != in.Secret.Annotations[tokensecret.ForceRefreshAnnotation] {
-		return ReasonForceRefresh, fmt.Sprintf("annotation %s has a new value", burnerv1alpha1.ForceRefreshAnnotation), true
+	if in.ForceRefresh != "" && in.ForceRefresh != in.Token.ForceRefresh {
+		return burnerv1alpha1.ReasonForceRefresh,
+			fmt.Sprintf("annotation %s has a new value", burnerv1alpha1.ForceRefreshAnnotation), true
 	}
 	return "", "", false
 }
 
 // NearingExpiry is violated once the refresh time of the current token has come.
 func NearingExpiry(in Input) (string, string, bool) {
-	t := in.Token
-	if at := RefreshTime(t.IssuedAt, t.ExpiresAt, string(in.Session.UID)); !in.Now.Before(at) {
-		return ReasonNearingExpiry, fmt.Sprintf("the token expires at %s and was due for refresh at %s",
-			t.ExpiresAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339)), true
+	if !in.Now.Before(in.RefreshAt) {
+		return burnerv1alpha1.ReasonNearingExpiry, fmt.Sprintf("the token expires at %s and was due for refresh at %s",
+			in.Token.ExpiresAt.UTC().Format(time.RFC3339), in.RefreshAt.UTC().Format(time.RFC3339)), true
 	}
 	return "", "", false
 }
 
 // Expired is violated once the current token has expired.
 func Expired(in Input) (string, string, bool) {
-	if t := in.Token; !in.Now.Before(t.ExpiresAt) {
-		return ReasonExpired, fmt.Sprintf("the token expired at %s", t.ExpiresAt.UTC().Format(time.RFC3339)), true
+	if !in.Now.Before(in.Token.ExpiresAt) {
+		return burnerv1alpha1.ReasonExpired,
+			fmt.Sprintf("the token expired at %s", in.Token.ExpiresAt.UTC().Format(time.RFC3339)), true
 	}
 	return "", "", false
 }

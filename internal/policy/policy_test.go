@@ -26,7 +26,10 @@ func TestChains(t *testing.T) {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{{
 			APIVersion: "burner.aerosol.com/v1alpha1", Kind: "BurnerSession", Name: "s", UID: "uid-1", Controller: new(true),
 		}}}}
-		tokensecret.Write(s, bs, tokensecret.Issued{Token: "t", IssuedAt: issued, ExpiresAt: issued.Add(5 * time.Minute)})
+		tokensecret.Write(s, bs.Spec.WalletAddress, tokensecret.Token{
+			Value: "t", IssuedAt: issued, ExpiresAt: issued.Add(5 * time.Minute), SpecHash: tokensecret.SpecHash(bs.Spec),
+			ForceRefresh: bs.Annotations[burnerv1alpha1.ForceRefreshAnnotation],
+		})
 		return s
 	}
 	cases := []struct {
@@ -38,23 +41,23 @@ func TestChains(t *testing.T) {
 	}{
 		{name: "fresh token", now: time.Minute},
 		{name: "missing", mutate: func(_ *burnerv1alpha1.BurnerSession, _ *corev1.Secret) *corev1.Secret { return nil },
-			wantRefresh: ReasonSecretMissing, wantNotReady: ReasonSecretMissing},
+			wantRefresh: burnerv1alpha1.ReasonSecretMissing, wantNotReady: burnerv1alpha1.ReasonSecretMissing},
 		{name: "not owned", mutate: func(_ *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
 			s.OwnerReferences = nil
 			return s
-		}, wantRefresh: ReasonSecretNotOwned, wantNotReady: ReasonSecretNotOwned},
+		}, wantNotReady: burnerv1alpha1.ReasonSecretNotOwned}, // a refusal, checked before NeedsToken
 		{name: "token removed", mutate: func(_ *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
 			delete(s.Data, tokensecret.KeyToken)
 			return s
-		}, wantRefresh: ReasonSecretMissingData, wantNotReady: ReasonSecretMissingData},
+		}, wantRefresh: burnerv1alpha1.ReasonSecretMissingData, wantNotReady: burnerv1alpha1.ReasonSecretMissingData},
 		{name: "bad expiresAt", mutate: func(_ *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
 			s.Data[tokensecret.KeyExpiresAt] = []byte("tomorrow")
 			return s
-		}, wantRefresh: ReasonExpiresAtUnparsable, wantNotReady: ReasonExpiresAtUnparsable},
+		}, wantRefresh: burnerv1alpha1.ReasonExpiresAtUnparsable, wantNotReady: burnerv1alpha1.ReasonExpiresAtUnparsable},
 		{name: "wallet changed", mutate: func(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
 			bs.Spec.WalletAddress = "11111111111111111111111111111111"
 			return s
-		}, wantRefresh: ReasonSpecChanged, wantNotReady: ReasonSpecChanged},
+		}, wantRefresh: burnerv1alpha1.ReasonSpecChanged, wantNotReady: burnerv1alpha1.ReasonSpecChanged},
 		{name: "scope order is not a change", mutate: func(bs *burnerv1alpha1.BurnerSession, _ *corev1.Secret) *corev1.Secret {
 			bs.Spec.Scopes = []burnerv1alpha1.Scope{"wallet:read", "transactions:build"}
 			s := secretFor(bs)
@@ -68,13 +71,13 @@ func TestChains(t *testing.T) {
 		{name: "force refresh", mutate: func(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
 			bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
 			return s
-		}, wantRefresh: ReasonForceRefresh},
+		}, wantRefresh: burnerv1alpha1.ReasonForceRefresh},
 		{name: "force refresh answered", mutate: func(bs *burnerv1alpha1.BurnerSession, _ *corev1.Secret) *corev1.Secret {
 			bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
 			return secretFor(bs)
 		}},
-		{name: "due for refresh", now: 4 * time.Minute, wantRefresh: ReasonNearingExpiry},
-		{name: "expired", now: 5 * time.Minute, wantRefresh: ReasonNearingExpiry, wantNotReady: ReasonExpired},
+		{name: "due for refresh", now: 4 * time.Minute, wantRefresh: burnerv1alpha1.ReasonNearingExpiry},
+		{name: "expired", now: 5 * time.Minute, wantRefresh: burnerv1alpha1.ReasonNearingExpiry, wantNotReady: burnerv1alpha1.ReasonExpired},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,25 +41,6 @@ func CoversMountSync(refreshAt, expiresAt time.Time) bool {
 	return expiresAt.Sub(refreshAt) >= MountSyncMargin
 }
 
-// Backoff after consecutive failures: 10s doubling to a 5 minute cap, with up to 20% deterministic jitter so that
-// sessions failing together do not retry together.
-const (
-	backoffBase = 10 * time.Second
-	backoffCap  = 5 * time.Minute
-)
-
-// Backoff is how long to wait after the failedAttempts-th consecutive failure before trying again.
-func Backoff(failedAttempts int32, seed string) time.Duration {
-	if failedAttempts <= 0 {
-		return 0
-	}
-	d := backoffCap
-	if failedAttempts < 16 {
-		d = min(backoffBase<<(failedAttempts-1), backoffCap)
-	}
-	return d + time.Duration(fraction(seed, int64(failedAttempts))*float64(d)/5)
-}
-
 // fraction maps (seed, n) to a stable number in [0, 1).
 func fraction(seed string, n int64) float64 {
 	h := fnv.New64a()

@@ -63,22 +63,3 @@ func TestRefreshTimeSpreadsSessions(t *testing.T) {
 		t.Fatalf("only %d distinct refresh times for 100 sessions", len(seen))
 	}
 }
-
-func TestBackoff(t *testing.T) {
-	cases := []struct {
-		attempts int32
-		min, max time.Duration
-	}{
-		{0, 0, 0},
-		{1, 10 * time.Second, 12 * time.Second},
-		{2, 20 * time.Second, 24 * time.Second},
-		{3, 40 * time.Second, 48 * time.Second},
-		{6, 5 * time.Minute, 6 * time.Minute},
-		{100, 5 * time.Minute, 6 * time.Minute},
-	}
-	for _, tc := range cases {
-		if got := Backoff(tc.attempts, "uid"); got < tc.min || got > tc.max {
-			t.Errorf("Backoff(%d) = %s, want %s..%s", tc.attempts, got, tc.min, tc.max)
-		}
-	}
-}

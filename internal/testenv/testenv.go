@@ -1,5 +1,6 @@
 // Package testenv starts the real kube-apiserver and etcd (envtest) that the project's tests run against, with the
-// BurnerSession CRD installed. The binaries come from `make envtest-bins` through KUBEBUILDER_ASSETS.
+// BurnerSession CRD installed. The binaries come from `make envtest-bins`: through KUBEBUILDER_ASSETS, or found
+// where that target puts them, so plain `go test ./...` works once `make test` has run.
 package testenv
 
 import (
@@ -10,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/version"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -40,10 +43,12 @@ func RepoRoot() string {
 
 // Start starts kube-apiserver and etcd and installs the CRDs from config/crd/bases.
 func Start() (*Env, error) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		return nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run the tests with `make test`")
+	assets, err := Assets()
+	if err != nil {
+		return nil, err
 	}
 	e := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
@@ -63,6 +68,55 @@ func Start() (*Env, error) {
 		return nil, err
 	}
 	return &Env{Config: cfg, Client: c, env: e}, nil
+}
+
+// Assets is the directory holding kube-apiserver, etcd and kubectl: KUBEBUILDER_ASSETS when set, otherwise the
+// newest control plane `make envtest-bins` built (in setup-envtest's default directory, as kubebuilder's scaffolded
+// suites look in bin/k8s).
+func Assets() (string, error) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	platform := "-" + goruntime.GOOS + "-" + goruntime.GOARCH
+	dirs, _ := filepath.Glob(filepath.Join(home, ".local", "share", "kubebuilder-envtest", "k8s", "*"+platform))
+	var newest string
+	var newestVersion *version.Version
+	for _, dir := range dirs {
+		v, err := version.ParseGeneric(strings.TrimSuffix(filepath.Base(dir), platform))
+		if _, statErr := os.Stat(filepath.Join(dir, "kube-apiserver")); err != nil || statErr != nil {
+			continue
+		}
+		if newestVersion == nil || v.GreaterThan(newestVersion) {
+			newest, newestVersion = dir, v
+		}
+	}
+	if newest != "" {
+		return newest, nil
+	}
+	return "", errors.New("no envtest control plane found and KUBEBUILDER_ASSETS is not set: run `make test` once")
+}
+
+// Tool is the path of a pinned tool the Makefile builds into bin/ (e.g. Tool("HELM") is bin/helm), or the path in
+// the environment variable of that name, which `make test` sets.
+func Tool(name string) (string, error) {
+	if p := os.Getenv(name); p != "" {
+		return p, nil
+	}
+	p := filepath.Join(RepoRoot(), "bin", strings.ToLower(name))
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%s is not set and %s does not exist: run `make test` once", name, p)
+	}
+	return p, nil
+}
+
+// Kubectl is the kubectl built with the control plane.
+func Kubectl() (string, error) {
+	dir, err := Assets()
+	return filepath.Join(dir, "kubectl"), err
 }
 
 // Stop stops the control plane.

@@ -39,13 +39,15 @@ const (
 	ForceRefreshAnnotation = burnerv1alpha1.ForceRefreshAnnotation
 )
 
-// Token is what a token Secret holds, parsed.
+// Token is a token with what it was issued for: what Write stores and Parse reads back.
 type Token struct {
-	Value        string
-	IssuedAt     time.Time
-	ExpiresAt    time.Time
-	Scopes       []string
-	SpecHash     string
+	Value     string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	Scopes    []string
+	// SpecHash is SpecHash of the spec the token was issued for.
+	SpecHash string
+	// ForceRefresh is the session's force-refresh value the token answers ("" for none).
 	ForceRefresh string
 }
 
@@ -80,17 +82,9 @@ func Parse(s *corev1.Secret) (Token, error) {
 	}, nil
 }
 
-// Issued is a token fresh from the API, ready to be written.
-type Issued struct {
-	Token         string
-	IssuedAt      time.Time
-	ExpiresAt     time.Time
-	GrantedScopes []string
-}
-
-// Write puts an issued token into s (new or existing), with the labels and annotations that Parse and the cache
-// rely on. Labels and annotations the user added are kept; the data is replaced as a whole.
-func Write(s *corev1.Secret, bs *burnerv1alpha1.BurnerSession, t Issued) {
+// Write puts t into s (new or existing), with the labels and annotations that Parse and the cache rely on. Labels
+// and annotations the user added are kept; the data is replaced as a whole.
+func Write(s *corev1.Secret, wallet string, t Token) {
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}
@@ -98,19 +92,19 @@ func Write(s *corev1.Secret, bs *burnerv1alpha1.BurnerSession, t Issued) {
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
 	}
-	s.Annotations[SpecHashAnnotation] = SpecHash(bs.Spec)
-	if v, ok := bs.Annotations[burnerv1alpha1.ForceRefreshAnnotation]; ok {
-		s.Annotations[ForceRefreshAnnotation] = v
+	s.Annotations[SpecHashAnnotation] = t.SpecHash
+	if t.ForceRefresh != "" {
+		s.Annotations[ForceRefreshAnnotation] = t.ForceRefresh
 	} else {
 		delete(s.Annotations, ForceRefreshAnnotation)
 	}
 	s.Type = corev1.SecretTypeOpaque
 	s.Data = map[string][]byte{
-		KeyToken:         []byte(t.Token),
+		KeyToken:         []byte(t.Value),
 		KeyIssuedAt:      []byte(t.IssuedAt.UTC().Format(time.RFC3339)),
 		KeyExpiresAt:     []byte(t.ExpiresAt.UTC().Format(time.RFC3339)),
-		KeyWalletAddress: []byte(bs.Spec.WalletAddress),
-		KeyScopes:        []byte(strings.Join(t.GrantedScopes, " ")),
+		KeyWalletAddress: []byte(wallet),
+		KeyScopes:        []byte(strings.Join(t.Scopes, " ")),
 	}
 }
 

@@ -175,22 +175,24 @@ func (h *harness) writeFloor(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	now := time.Now()
-	issued := tokensecret.Issued{Token: token, IssuedAt: now, ExpiresAt: now.Add(time.Hour),
-		GrantedScopes: []string{"wallet:read"}}
+	issued := tokensecret.Token{Value: token, IssuedAt: now, ExpiresAt: now.Add(time.Hour),
+		Scopes: []string{"wallet:read"}}
 	start := time.Now()
 	err = forEach(h.c.sessions, h.c.concurrency, func(i int) error {
 		bs := sessions[i]
 		owner := metav1.NewControllerRef(bs, burnerv1alpha1.GroupVersion.WithKind("BurnerSession"))
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: bs.Namespace, Name: bs.Name,
 			OwnerReferences: []metav1.OwnerReference{*owner}}}
-		tokensecret.Write(s, bs, issued)
+		t := issued
+		t.SpecHash = tokensecret.SpecHash(bs.Spec)
+		tokensecret.Write(s, bs.Spec.WalletAddress, t)
 		if err := h.cl.Create(ctx, s); err != nil {
 			return err
 		}
 		orig := bs.DeepCopy()
 		at := func(t time.Time) *metav1.Time { return &metav1.Time{Time: t} }
 		bs.Status = burnerv1alpha1.BurnerSessionStatus{
-			ObservedGeneration: bs.Generation, SecretName: s.Name, GrantedScopes: issued.GrantedScopes,
+			ObservedGeneration: bs.Generation, SecretName: s.Name, GrantedScopes: issued.Scopes,
 			IssuedAt: at(now), ExpiresAt: at(issued.ExpiresAt), RefreshAt: at(now.Add(40 * time.Minute)),
 		}
 		meta.SetStatusCondition(&bs.Status.Conditions, metav1.Condition{Type: burnerv1alpha1.ConditionReady,

@@ -1,0 +1,61 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+// Condition and event reasons of a BurnerSession. They are part of the API: users write alerts and runbooks on them.
+
+// Reasons of a healthy session.
+const (
+	// ReasonTokenValid (Ready=True): the Secret holds an unexpired token for the current spec.
+	ReasonTokenValid = "TokenValid"
+	// ReasonUpToDate (Synced=True): the last attempt succeeded, or none was due.
+	ReasonUpToDate = "UpToDate"
+)
+
+// Reasons the token Secret is not usable or needs a new token (Ready=False, or why a token is minted).
+const (
+	ReasonSecretMissing       = "SecretMissing"
+	ReasonSecretNotOwned      = "SecretNotOwned"
+	ReasonSecretMissingData   = "SecretMissingData"
+	ReasonExpiresAtUnparsable = "ExpiresAtUnparsable"
+	ReasonSpecChanged         = "SpecChanged"
+	ReasonForceRefresh        = "ForceRefreshRequested"
+	ReasonNearingExpiry       = "NearingExpiry"
+	ReasonExpired             = "Expired"
+)
+
+// Reasons a token could not be issued (Synced=False, and Ready=False once no valid token is left).
+const (
+	ReasonInvalidSpec            = "InvalidSpec"
+	ReasonAPIKeySecretNotFound   = "APIKeySecretNotFound"
+	ReasonAPIKeySecretUnreadable = "APIKeySecretUnreadable"
+	ReasonAPIKeyMissing          = "APIKeyMissing"
+	ReasonInvalidRequest         = "InvalidRequest"
+	ReasonInvalidAPIKey          = "InvalidAPIKey"
+	ReasonRateLimited            = "RateLimited"
+	ReasonUpstreamError          = "UpstreamError"
+)
+
+// Reasons of events that are not failures.
+const (
+	// ReasonShortLifetime (Warning): the granted lifetime is too short for mounted copies to catch up.
+	ReasonShortLifetime = "ShortLifetime"
+	// ReasonRecovered (Normal): a token was issued after failed attempts.
+	ReasonRecovered = "Recovered"
+	// ReasonRepaired (Normal): the last token was written back into a Secret deleted or edited by hand.
+	ReasonRepaired = "Repaired"
+)

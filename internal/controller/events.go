@@ -1,0 +1,41 @@
+package controller
+
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/policy"
+)
+
+// shortLifetimeMessage explains ShortLifetime, in the Ready message and in its event.
+const shortLifetimeMessage = "the token lifetime leaves less than the mount-sync margin before expiry: readers of " +
+	"the Secret always get a valid token, a copy mounted in a pod may briefly be expired; raise ttlSeconds to 180 " +
+	"or more"
+
+// announce records the events and failure counts of an outcome, from the status as it was before it. A routine
+// issue or refresh records no event: status and metrics show it, and at one refresh every few minutes per session,
+// events would double the apiserver writes and fill etcd. Events are for what needs a look: failures, the
+// short-lifetime warning (once per spec generation), recovery and repairs (recorded where they happen).
+func (r *BurnerSessionReconciler) announce(bs *burnerv1alpha1.BurnerSession, o outcome) {
+	if f := o.failure; f != nil {
+		switch o.source {
+		case attempted:
+			r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, f.Reason, "Issue", f.Message)
+			issueFailures.WithLabelValues(f.Reason).Inc()
+		case refused:
+			r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, f.Reason, "Refuse", f.Message)
+		}
+		return
+	}
+	if !o.minted {
+		return
+	}
+	if !policy.CoversMountSync(o.in.RefreshAt, o.in.Token.ExpiresAt) && bs.Status.ObservedGeneration != bs.Generation {
+		r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, burnerv1alpha1.ReasonShortLifetime, "Issue",
+			shortLifetimeMessage)
+	}
+	if bs.Status.FailedAttempts > 0 {
+		r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, burnerv1alpha1.ReasonRecovered, "Issue",
+			"recovered after %d failed attempts", bs.Status.FailedAttempts)
+	}
+}

@@ -1,0 +1,50 @@
+package controller
+
+import (
+	"maps"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/policy"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+// lastIssued remembers, per session, the last token this process wrote. It only saves mints: the Secret stays the
+// source of truth, and a restart starts empty.
+type lastIssued struct {
+	m sync.Map // types.NamespacedName -> lastToken
+}
+
+type lastToken struct {
+	uid   types.UID
+	token tokensecret.Token
+}
+
+func (c *lastIssued) remember(bs *burnerv1alpha1.BurnerSession, t tokensecret.Token) {
+	c.m.Store(types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name}, lastToken{uid: bs.UID, token: t})
+}
+
+func (c *lastIssued) forget(key types.NamespacedName) { c.m.Delete(key) }
+
+// restore returns the token Secret rewritten with the last token issued for this very session, when the Secret so
+// written would need no new token (the chain that decides minting, run on what would be written) and the observed
+// Secret differs from it: deleted, or its data or labels edited by hand.
+func (c *lastIssued) restore(in policy.Input) (*corev1.Secret, bool) {
+	bs := in.Session
+	v, ok := c.m.Load(types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name})
+	if !ok || v.(lastToken).uid != bs.UID {
+		return nil, false
+	}
+	want := tokenSecretWith(bs, in.Secret, v.(lastToken).token)
+	if _, _, due := policy.NeedsToken.Evaluate(policy.NewInput(bs, want, in.Now)); due {
+		return nil, false
+	}
+	if in.Secret != nil && maps.Equal(want.Labels, in.Secret.Labels) &&
+		maps.EqualFunc(want.Data, in.Secret.Data, func(a, b []byte) bool { return string(a) == string(b) }) {
+		return nil, false
+	}
+	return want, true
+}

@@ -1,0 +1,124 @@
+// Package controller holds the BurnerSession reconciler. Reconcile reads as its files do: observe the token Secret
+// (observe.go), decide with the policy package, mint a token when one is due (issue.go, apikey.go), write it
+// (write.go, lastissued.go), and derive the status and the requeue from what happened (status.go, failure.go).
+package controller
+
+import (
+	"context"
+	"sync"
+
+	"golang.org/x/sync/singleflight"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/policy"
+)
+
+// SessionIssuer mints session tokens; *burnerapi.Client implements it.
+type SessionIssuer interface {
+	CreateSession(ctx context.Context, apiKey string, req burnerapi.Request) (*burnerapi.Session, error)
+}
+
+// BurnerSessionReconciler keeps each BurnerSession's token Secret holding a valid token.
+type BurnerSessionReconciler struct {
+	// Client reads BurnerSessions and token Secrets from the manager's cache, which holds only managed Secrets.
+	client.Client
+	// APIReader reads Secrets the cache does not hold (API keys, foreign Secrets in the way) straight from the
+	// apiserver, so the manager never caches every Secret in the cluster.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	// Clock is the only source of time for decisions; tests inject a fake one.
+	Clock clock.PassiveClock
+	API   SessionIssuer
+
+	// lastIssued keeps the last token written per session, so a token Secret deleted or edited by hand is repaired
+	// without minting while that token is still good.
+	lastIssued lastIssued
+	// patchedFrom records, per session, the resourceVersion its last status patch was computed from (see
+	// patchStatus).
+	patchedFrom sync.Map
+	// apiKeys holds API key Secrets' data by resourceVersion, and keyReads joins concurrent reads of one (see apiKey).
+	apiKeys  sync.Map
+	keyReads singleflight.Group
+	// otherSecrets is a metadata-only cache of the Secrets the main cache leaves out (those without the managed-by
+	// label): it tells whether one exists, and at which resourceVersion, without reading its data.
+	otherSecrets client.Reader
+}
+
+// +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one BurnerSession's token Secret up to date and reports it in status.
+func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// 1. Load the session. A session being deleted needs nothing: its Secret is garbage-collected with it.
+	bs := &burnerv1alpha1.BurnerSession{}
+	if err := r.Get(ctx, req.NamespacedName, bs); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			r.lastIssued.forget(req.NamespacedName)
+			r.patchedFrom.Delete(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !bs.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+
+	// 2-4. Observe the token Secret, decide, and mint and write a token if one is due.
+	o, err := r.reconcileToken(ctx, bs)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if o.heldBack > 0 {
+		// The per-key limiter deferred the call: nothing was decided, and a status write would only cost the
+		// apiserver. Held-back sessions are spread so they do not come back at once.
+		return ctrl.Result{RequeueAfter: wait.Jitter(o.heldBack, 1)}, nil
+	}
+
+	// 5. Report: events for what needs a look, then the status and the requeue, worked out once from the outcome.
+	r.announce(bs, o)
+	orig := bs.DeepCopy()
+	res := updateStatus(bs, o)
+	return res, r.patchStatus(ctx, orig, bs)
+}
+
+// reconcileToken observes the token Secret, decides whether a token must be written, and writes one: the last
+// token issued if it is still good (a Secret deleted or edited by hand), else a new one.
+func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burnerv1alpha1.BurnerSession) (outcome, error) {
+	secret, err := r.tokenSecret(ctx, bs)
+	if err != nil {
+		return outcome{}, err
+	}
+	in := policy.NewInput(bs, secret, r.Clock.Now())
+	if secret != nil && !in.Owned {
+		// Writing would destroy somebody else's data; the Secret watches bring the session back when it is gone.
+		reason, message, _ := policy.SecretNotOwned(in)
+		return outcome{in: in, failure: &failure{Reason: reason, Message: message}, source: refused}, nil
+	}
+	reason, message, due := policy.NeedsToken.Evaluate(in)
+	if want, ok := r.lastIssued.restore(in); ok {
+		if err := r.writeSecret(ctx, bs, want); err != nil {
+			return outcome{}, err
+		}
+		why := "after it was edited"
+		if due {
+			why = "(" + message + ")"
+		}
+		r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, burnerv1alpha1.ReasonRepaired, "Repair",
+			"restored the current token into Secret %q %s", want.Name, why)
+		return outcome{in: policy.NewInput(bs, want, in.Now)}, nil
+	}
+	if !due {
+		return outcome{in: in}, nil
+	}
+	return r.issue(ctx, bs, in, reason, message)
+}

@@ -1,0 +1,68 @@
+package policy
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+)
+
+func TestBackoff(t *testing.T) {
+	cases := []struct {
+		attempts int32
+		min, max time.Duration
+	}{
+		{0, 0, 0},
+		{1, 10 * time.Second, 12 * time.Second},
+		{2, 20 * time.Second, 24 * time.Second},
+		{3, 40 * time.Second, 48 * time.Second},
+		{6, 5 * time.Minute, 6 * time.Minute},
+		{100, 5 * time.Minute, 6 * time.Minute},
+	}
+	for _, tc := range cases {
+		if got := Backoff(tc.attempts, "uid"); got < tc.min || got > tc.max {
+			t.Errorf("Backoff(%d) = %s, want %s..%s", tc.attempts, got, tc.min, tc.max)
+		}
+	}
+}
+
+// TestRetryTable: the one table decides both the wait after a failure and whether a recorded failure holds the next
+// attempt back.
+func TestRetryTable(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	failedAt := metav1.NewTime(now.Add(-5 * time.Second))
+	cases := []struct {
+		reason     string
+		retryAfter time.Duration
+		wantDelay  time.Duration // after the first failure, before jitter
+		wantHeld   bool
+		wantLeft   time.Duration // at now, before jitter
+	}{
+		{reason: burnerv1alpha1.ReasonInvalidRequest, wantHeld: true},
+		{reason: burnerv1alpha1.ReasonInvalidAPIKey, wantHeld: true},
+		{reason: burnerv1alpha1.ReasonAPIKeySecretNotFound, wantHeld: true},
+		{reason: burnerv1alpha1.ReasonRateLimited, retryAfter: 7 * time.Second, wantDelay: 7 * time.Second},
+		{reason: burnerv1alpha1.ReasonRateLimited, wantDelay: 10 * time.Second},
+		{reason: burnerv1alpha1.ReasonUpstreamError, wantDelay: 10 * time.Second, wantHeld: true, wantLeft: 5 * time.Second},
+		{reason: burnerv1alpha1.ReasonAPIKeySecretUnreadable, wantDelay: 10 * time.Second, wantHeld: true,
+			wantLeft: 5 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.reason, func(t *testing.T) {
+			if got := RetryDelay(tc.reason, 1, tc.retryAfter, "uid"); got < tc.wantDelay || got > tc.wantDelay*6/5 {
+				t.Errorf("RetryDelay = %s, want %s plus up to 20%%", got, tc.wantDelay)
+			}
+			st := burnerv1alpha1.BurnerSessionStatus{FailedAttempts: 1, LastFailureTime: &failedAt,
+				LastFailureReason: tc.reason, LastFailureInputs: "fp"}
+			left, held := Held(st, "fp", "uid", now)
+			if held != tc.wantHeld || left < tc.wantLeft || left > tc.wantLeft+2*time.Second {
+				t.Errorf("Held = %s, %v; want %v, %s", left, held, tc.wantHeld, tc.wantLeft)
+			}
+			if _, held := Held(st, "other inputs", "uid", now); held {
+				t.Error("a failure holds back an attempt with other inputs")
+			}
+		})
+	}
+}
