@@ -53,9 +53,13 @@ type BurnerSessionReconciler struct {
 	otherSecrets client.Reader
 }
 
+// The verbs the manager uses, and no more (TestManagerRunsUnderInstalledRBAC runs it under them). Setting
+// blockOwnerDeletion on the token Secret's owner reference needs update on burnersessions/finalizers where the
+// OwnerReferencesPermissionEnforcement admission plugin is on (OpenShift and others).
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions,verbs=get;list;watch
-// +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions/status,verbs=patch
+// +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one BurnerSession's token Secret up to date and reports it in status.

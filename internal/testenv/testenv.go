@@ -52,6 +52,9 @@ func Start() (*Env, error) {
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
+	// Run as strict a control plane as users do: OpenShift and others enforce that setting blockOwnerDeletion on an
+	// owner reference needs update on the owner's finalizers.
+	e.ControlPlane.GetAPIServer().Configure().Append("enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
 	cfg, err := e.Start()
 	if err != nil {
 		return nil, err
