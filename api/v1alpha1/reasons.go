@@ -48,6 +48,10 @@ const (
 	ReasonInvalidAPIKey          = "InvalidAPIKey"
 	ReasonRateLimited            = "RateLimited"
 	ReasonUpstreamError          = "UpstreamError"
+	// ReasonSecretWriteFailed: a token was minted but the token Secret could not be written (a ResourceQuota, an
+	// admission webhook, an immutable Secret, a terminating namespace). The token is kept in memory and the write
+	// retried with it while it is valid, without minting another.
+	ReasonSecretWriteFailed = "SecretWriteFailed"
 )
 
 // Reasons of events that are not failures.

@@ -1,7 +1,11 @@
 package controller
 
 import (
+	"context"
+
 	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/policy"
@@ -12,30 +16,38 @@ const shortLifetimeMessage = "the token lifetime leaves less than the mount-sync
 	"the Secret always get a valid token, a copy mounted in a pod may briefly be expired; raise ttlSeconds to 180 " +
 	"or more"
 
-// announce records the events and failure counts of an outcome, from the status as it was before it. A routine
-// issue or refresh records no event: status and metrics show it, and at one refresh every few minutes per session,
-// events would double the apiserver writes and fill etcd. Events are for what needs a look: failures, the
+// announce records the events and logs of an outcome; orig is the session before updateStatus, bs after it. A
+// routine issue or refresh records no event: status and metrics show it, and at one refresh every few minutes per
+// session, events would double the apiserver writes and fill etcd. Events are for what needs a look: failures, the
 // short-lifetime warning (once per spec generation), recovery and repairs (recorded where they happen).
-func (r *BurnerSessionReconciler) announce(bs *burnerv1alpha1.BurnerSession, o outcome) {
+func (r *BurnerSessionReconciler) announce(
+	ctx context.Context, orig, bs *burnerv1alpha1.BurnerSession, o outcome, res ctrl.Result,
+) {
+	log := logf.FromContext(ctx)
 	if f := o.failure; f != nil {
 		switch o.source {
 		case attempted:
 			r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, f.Reason, "Issue", f.Message)
 			issueFailures.WithLabelValues(f.Reason).Inc()
+			log.Info("could not issue a token", "reason", f.Reason, "message", f.Message,
+				"attempt", bs.Status.FailedAttempts, "retryIn", res.RequeueAfter)
 		case refused:
 			r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, f.Reason, "Refuse", f.Message)
+			log.Info("refusing to write the token Secret", "reason", f.Reason, "message", f.Message)
 		}
 		return
 	}
-	if !o.minted {
+	if o.heldBack > 0 {
 		return
 	}
-	if !policy.CoversMountSync(o.in.RefreshAt, o.in.Token.ExpiresAt) && bs.Status.ObservedGeneration != bs.Generation {
+	if o.minted && !policy.CoversMountSync(o.in.RefreshAt, o.in.Token.ExpiresAt) &&
+		orig.Status.ObservedGeneration != bs.Generation {
 		r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, burnerv1alpha1.ReasonShortLifetime, "Issue",
 			shortLifetimeMessage)
 	}
-	if bs.Status.FailedAttempts > 0 {
+	if n := orig.Status.FailedAttempts; n > 0 {
 		r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, burnerv1alpha1.ReasonRecovered, "Issue",
-			"recovered after %d failed attempts", bs.Status.FailedAttempts)
+			"recovered after %d failed attempts", n)
+		log.Info("recovered", "failedAttempts", n)
 	}
 }

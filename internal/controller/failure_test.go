@@ -100,7 +100,8 @@ func TestBackoffSurvivesRestart(t *testing.T) {
 	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonUpstreamError)
 }
 
-// TestInvalidAPIKeyWaitsForTheKeyToChange: 401 is not retried on a timer; a new key version is tried at once.
+// TestInvalidAPIKeyWaitsForTheKeyToChange: 401 is retried only on a slow timer (15 to 30 minutes, so an upstream
+// glitch does not stop the key's sessions for good); a new key version is tried at once.
 func TestInvalidAPIKeyWaitsForTheKeyToChange(t *testing.T) {
 	f := newFixture(t)
 	f.createSession("pay", nil)
@@ -108,15 +109,20 @@ func TestInvalidAPIKeyWaitsForTheKeyToChange(t *testing.T) {
 	res := f.reconcile("pay")
 	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonInvalidAPIKey)
 	f.wantEvent(burnerv1alpha1.ReasonInvalidAPIKey)
-	if res.RequeueAfter != 0 {
-		t.Fatalf("401 requeued after %s; it must wait for the key Secret to change", res.RequeueAfter)
+	if res.RequeueAfter < 15*time.Minute || res.RequeueAfter > 31*time.Minute {
+		t.Fatalf("401 requeued after %s; want the slow timer, 15 to 30 minutes", res.RequeueAfter)
 	}
-	for range 3 {
-		f.clock.Step(10 * time.Minute)
+	for range 2 {
+		f.clock.Step(7 * time.Minute)
 		f.reconcile("pay")
 	}
 	if got := f.sim.Calls().Total; got != 1 {
-		t.Fatalf("%d calls with a rejected key", got)
+		t.Fatalf("%d calls with a rejected key within 15 minutes", got)
+	}
+	f.clock.Step(17 * time.Minute)
+	f.reconcile("pay")
+	if got := f.sim.Calls().Total; got != 2 {
+		t.Fatalf("%d calls after 31 minutes with a rejected key, want the slow retry's one more", got)
 	}
 
 	const rotated = "ak_test_rotated"
@@ -143,8 +149,9 @@ func TestMissingAPIKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.createSession("pay", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.APIKeySecretRef = tc.ref })
-			if res := f.reconcile("pay"); res.RequeueAfter != 0 {
-				t.Fatalf("requeued after %s; the key Secret watch brings the session back", res.RequeueAfter)
+			if res := f.reconcile("pay"); res.RequeueAfter < 15*time.Minute {
+				t.Fatalf("requeued after %s; the key Secret watch brings the session back, the timer is slow",
+					res.RequeueAfter)
 			}
 			f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, tc.reason)
 			f.wantEvent(tc.reason)
@@ -199,19 +206,20 @@ func (r *rejecting) CreateSession(context.Context, string, burnerapi.Request) (*
 	return nil, &burnerapi.Error{Kind: burnerapi.KindInvalidRequest, StatusCode: 400, Message: "rejected"}
 }
 
+// TestInvalidRequestWaitsForASpecChange: 400 waits for a new spec, retrying only on the slow timer meanwhile.
 func TestInvalidRequestWaitsForASpecChange(t *testing.T) {
 	f := newFixture(t)
 	api := &rejecting{}
 	f.r.API = api
 	f.createSession("pay", nil)
 	for range 3 {
-		f.clock.Step(time.Hour)
-		if res := f.reconcile("pay"); res.RequeueAfter != 0 {
-			t.Fatalf("400 requeued after %s", res.RequeueAfter)
+		f.clock.Step(5 * time.Minute)
+		if res := f.reconcile("pay"); res.RequeueAfter < 5*time.Minute {
+			t.Fatalf("400 requeued after %s; want the slow timer, 15 to 30 minutes after the failure", res.RequeueAfter)
 		}
 	}
 	if api.calls != 1 {
-		t.Fatalf("%d calls for a rejected spec", api.calls)
+		t.Fatalf("%d calls for a rejected spec within 15 minutes", api.calls)
 	}
 	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonInvalidRequest)
 	f.update("pay", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.TTLSeconds = 600 })

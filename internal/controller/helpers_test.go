@@ -230,3 +230,8 @@ func (f *fixture) sessionSeries(name string) map[string]float64 {
 	}
 	return out
 }
+
+func (f *fixture) condition(name, condType string) *metav1.Condition {
+	f.t.Helper()
+	return meta.FindStatusCondition(f.session(name).Status.Conditions, condType)
+}

@@ -39,7 +39,7 @@ func (r *BurnerSessionReconciler) issue(
 		WalletAddress: bs.Spec.WalletAddress, Scopes: scopeStrings(bs.Spec.Scopes), TTLSeconds: bs.Spec.TTLSeconds,
 	})
 	if burnerapi.KindOf(err) == burnerapi.KindHeldBack {
-		return outcome{heldBack: max(burnerapi.RetryAfter(err), time.Second)}, nil
+		return outcome{in: in, heldBack: max(burnerapi.RetryAfter(err), time.Second)}, nil
 	}
 	observeAPICall(err, r.Clock.Since(start))
 	if err != nil {
@@ -53,7 +53,7 @@ func (r *BurnerSessionReconciler) issue(
 	r.lastIssued.remember(bs, t)
 	written := tokenSecretWith(bs, in.Secret, t)
 	if err := r.writeSecret(ctx, bs, written); err != nil {
-		return outcome{}, err
+		return writeFailed(in, err)
 	}
 	tokensIssued.Inc()
 	return outcome{in: policy.NewInput(bs, written, r.Clock.Now()), minted: true}, nil

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sync/singleflight"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,8 +44,8 @@ type BurnerSessionReconciler struct {
 	// patchedFrom records, per session, the resourceVersion its last status patch was computed from (see
 	// patchStatus).
 	patchedFrom sync.Map
-	// apiKeys holds API key Secrets' data by resourceVersion, and keyReads joins concurrent reads of one (see apiKey).
-	apiKeys  sync.Map
+	// apiKeys holds the API keys read, by resourceVersion, and keyReads joins concurrent reads of one (see apiKey).
+	apiKeys  keyMemo
 	keyReads singleflight.Group
 	// otherSecrets is a metadata-only cache of the Secrets the main cache leaves out (those without the managed-by
 	// label): it tells whether one exists, and at which resourceVersion, without reading its data.
@@ -82,16 +81,12 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if o.heldBack > 0 {
-		// The per-key limiter deferred the call: nothing was decided, and a status write would only cost the
-		// apiserver. Held-back sessions are spread so they do not come back at once.
-		return ctrl.Result{RequeueAfter: wait.Jitter(o.heldBack, 1)}, nil
-	}
 
-	// 5. Report: events for what needs a look, then the status and the requeue, worked out once from the outcome.
-	r.announce(bs, o)
+	// 5. Report: the status and the requeue, worked out once from the outcome, then the events and logs of what
+	// needs a look. An unchanged status is not written (a held-back session's, typically).
 	orig := bs.DeepCopy()
 	res := updateStatus(bs, o)
+	r.announce(ctx, orig, bs, o, res)
 	return res, r.patchStatus(ctx, orig, bs)
 }
 
@@ -111,7 +106,7 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 	reason, message, due := policy.NeedsToken.Evaluate(in)
 	if want, ok := r.lastIssued.restore(in); ok {
 		if err := r.writeSecret(ctx, bs, want); err != nil {
-			return outcome{}, err
+			return writeFailed(in, err)
 		}
 		why := "after it was edited"
 		if due {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -27,20 +29,43 @@ import (
 const secretRefsIndex = "burner.aerosol.com/secret-refs"
 
 // CacheOptions scopes the manager's cache: Secrets are cached only when they carry the managed-by label, so the
-// operator does not hold every Secret of the cluster in memory. Managed fields are stripped from every object, and
-// kubectl's last-applied-configuration (a copy of the whole spec) from sessions: the operator never writes a
-// session's metadata, so the stripped copy cannot leak back into the apiserver. Token Secrets keep theirs, as an
-// update of the cached copy would drop it.
+// operator does not hold every Secret of the cluster in memory, and of those only the Secrets a BurnerSession
+// controls are kept whole (anyone who can create a Secret can add the label). Managed fields are stripped from every
+// object, and kubectl's last-applied-configuration (a copy of the whole spec) from sessions: the operator never
+// writes a session's metadata, so the stripped copy cannot leak back into the apiserver. Token Secrets keep theirs,
+// as an update of the cached copy would drop it.
 func CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{
-				tokensecret.ManagedByLabel: tokensecret.ManagedByValue,
-			})},
+			&corev1.Secret{}: {
+				Label: labels.SelectorFromSet(labels.Set{tokensecret.ManagedByLabel: tokensecret.ManagedByValue}),
+				Transform: trimSecret,
+			},
 			&burnerv1alpha1.BurnerSession{}: {Transform: trimSession},
 		},
 		DefaultTransform: cache.TransformStripManagedFields(),
 	}
+}
+
+// trimSecret keeps a Secret whole only if a BurnerSession controls it; of any other, the metadata that says whose
+// it is. The operator never writes a Secret it does not control, and reads API keys straight from the apiserver.
+func trimSecret(obj any) (any, error) {
+	s, ok := obj.(*corev1.Secret)
+	if !ok {
+		return obj, nil
+	}
+	s.ManagedFields = nil
+	if !controlledBySession(s) {
+		s.Data, s.StringData, s.Annotations = nil, nil, nil
+	}
+	return s, nil
+}
+
+// controlledBySession says whether a BurnerSession is the object's controller.
+func controlledBySession(obj metav1.Object) bool {
+	owner := metav1.GetControllerOf(obj)
+	return owner != nil && owner.Kind == "BurnerSession" &&
+		strings.HasPrefix(owner.APIVersion, burnerv1alpha1.GroupVersion.Group+"/")
 }
 
 // trimSession drops what the operator never reads from a session before it is cached.
@@ -53,10 +78,12 @@ func trimSession(obj any) (any, error) {
 }
 
 // SetupWithManager registers the controller. Besides its own objects it watches the metadata of every other Secret
-// (those without the managed-by label, which the main cache holds in full) through a second, metadata-only cache
-// that keeps nothing but names, so that a change of an API key Secret, or the removal of a foreign Secret in the
-// way, brings back the sessions that reference it. API key Secrets are then read directly, only when a token is
-// minted. Leaving token Secrets out of this watch spares the apiserver a second stream of every token write.
+// (those without the managed-by label, which the main cache holds) through a second, metadata-only cache that keeps
+// nothing but names, so that a change of an API key Secret, or the removal of a foreign Secret in the way, brings
+// back the sessions that reference it. API key Secrets are then read directly, only when a token is minted. Leaving
+// token Secrets out of this watch spares the apiserver a second stream of every token write. Secrets that do carry
+// the label are watched through the main cache for the same two purposes (a key Secret or a Secret in the way can
+// carry it too): any deletion, and any change of a Secret no session controls.
 func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
@@ -94,6 +121,13 @@ func (r *BurnerSessionReconciler) SetupWithManager(mgr ctrl.Manager, opts contro
 		For(&burnerv1alpha1.BurnerSession{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.sessionsReferencing),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc:  func(e event.CreateEvent) bool { return !controlledBySession(e.Object) },
+				UpdateFunc:  func(e event.UpdateEvent) bool { return !controlledBySession(e.ObjectNew) },
+				DeleteFunc:  func(event.DeleteEvent) bool { return true },
+				GenericFunc: func(event.GenericEvent) bool { return false },
+			})).
 		WatchesRawSource(source.Kind(secretNames, client.Object(secretMetadata()),
 			handler.EnqueueRequestsFromMapFunc(r.sessionsReferencing))).
 		WithOptions(opts).

@@ -8,6 +8,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -22,8 +23,7 @@ type outcome struct {
 	// failure is why no valid token could be written, nil when none was due or one was written.
 	failure *failure
 	source  failureSource
-	// fingerprint is what an attempted failure was made with; retryIn is what is left of a held failure's backoff
-	// (0: it waits for a change).
+	// fingerprint is what an attempted failure was made with; retryIn is what is left of a held failure's backoff.
 	fingerprint string
 	retryIn     time.Duration
 	// minted: a new token was issued and written.
@@ -33,9 +33,19 @@ type outcome struct {
 }
 
 // updateStatus derives the status of bs from the outcome (Synced and the failure record, the token fields, Ready,
-// observedGeneration) and says when to come back.
+// observedGeneration) and says when to come back: never later than the current token's expiry, so that Ready
+// turns False on time whatever else is going on.
 func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 	st, in, f := &bs.Status, o.in, o.failure
+	if o.heldBack > 0 {
+		// Not a failure and nothing decided: the status stands, unless its Ready has become a lie (the token
+		// expired while the session waited for the limiter). Held-back sessions are spread a little, so they do
+		// not come back at once.
+		if meta.IsStatusConditionTrue(st.Conditions, burnerv1alpha1.ConditionReady) {
+			meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, nil))
+		}
+		return nextWake(in, wait.Jitter(o.heldBack, heldBackJitter))
+	}
 	st.SecretName = bs.TokenSecretName()
 	if in.Usable() {
 		st.IssuedAt, st.ExpiresAt, st.RefreshAt = timePtr(in.Token.IssuedAt), timePtr(in.Token.ExpiresAt), timePtr(in.RefreshAt)
@@ -73,6 +83,9 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 	}
 }
 
+// heldBackJitter spreads the return of sessions the per-key limiter held back by up to 10 % of their wait.
+const heldBackJitter = 0.1
+
 // readyCondition is Ready from the Secret: True while it holds a usable token (a failing refresh shows in Synced),
 // otherwise False with the reason, preferring the failure that keeps a new token from coming (Expired excepted,
 // which says it all).
@@ -95,16 +108,12 @@ func readyCondition(bs *burnerv1alpha1.BurnerSession, in policy.Input, f *failur
 	return cond
 }
 
-// nextWake comes back after wait (0: no timed retry), but no later than the current token's expiry, so that Ready
-// turns False on time.
+// nextWake comes back after wait, but no later than the current token's expiry.
 func nextWake(in policy.Input, wait time.Duration) ctrl.Result {
 	if in.Usable() && in.Now.Before(in.Token.ExpiresAt) {
-		if untilExpiry := in.Token.ExpiresAt.Sub(in.Now); wait == 0 || untilExpiry < wait {
+		if untilExpiry := in.Token.ExpiresAt.Sub(in.Now); untilExpiry < wait {
 			return requeueAt(in.Now, in.Token.ExpiresAt)
 		}
-	}
-	if wait == 0 {
-		return ctrl.Result{}
 	}
 	return requeueAt(in.Now, in.Now.Add(wait))
 }

@@ -2,12 +2,16 @@ package controller
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/policy"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
@@ -32,4 +36,34 @@ func (r *BurnerSessionReconciler) writeSecret(ctx context.Context, bs *burnerv1a
 		return r.Create(ctx, s)
 	}
 	return r.Update(ctx, s)
+}
+
+// writeFailed is the outcome of a token Secret write that failed. A race with another writer or with the cache
+// (conflict, already exists, gone) is returned as an error, for a prompt requeue. Anything else (a ResourceQuota,
+// an admission webhook's denial, an immutable Secret, a terminating namespace) is a failure like any other: recorded
+// with backoff and announced. Either way the token stays in memory (lastIssued), and the next attempt writes it
+// again, without minting, while it is good.
+func writeFailed(in policy.Input, err error) (outcome, error) {
+	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
+		return outcome{}, err
+	}
+	return attemptFailed(in, attemptFingerprint(in, ""), failure{Reason: burnerv1alpha1.ReasonSecretWriteFailed,
+		Message: fmt.Sprintf("cannot write Secret %q: %s", in.Session.TokenSecretName(), writeError(err))}), nil
+}
+
+// writeError names why the apiserver refused a write from fixed templates: its own text may quote an admission
+// webhook's, which the operator does not control.
+func writeError(err error) string {
+	text := err.Error()
+	switch {
+	case apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
+		return "the namespace is terminating"
+	case apierrors.IsForbidden(err) && strings.Contains(text, "exceeded quota"):
+		return "a ResourceQuota is exhausted"
+	case strings.Contains(text, "admission webhook"):
+		return "denied by an admission webhook"
+	case apierrors.IsInvalid(err) && strings.Contains(text, "immutable"):
+		return "the Secret is immutable"
+	}
+	return apiStatusReason(err)
 }

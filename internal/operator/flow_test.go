@@ -15,24 +15,36 @@ import (
 )
 
 // TestKeySecretChangeRetriggers runs the whole manager: a session whose key is rejected waits, and updating the
-// API key Secret (not cached, watched by metadata only) brings it back without any timer.
+// API key Secret (not cached, watched by metadata only) brings it back without any timer, whatever labels the key
+// Secret carries (with the managed-by label it is seen through the main cache instead).
 func TestKeySecretChangeRetriggers(t *testing.T) {
-	f := newFlow(t)
-	f.sim.RevokeKey(apiKey)
-	f.startManager(nil)
-	f.createSession("pay", 300)
-	f.waitReason("pay", burnerv1alpha1.ConditionReady, "InvalidAPIKey")
+	for _, labelled := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "managed-by label"}[labelled], func(t *testing.T) {
+			f := newFlow(t)
+			key := f.tokenSecret("burner-api-key")
+			if labelled {
+				key.Labels = map[string]string{tokensecret.ManagedByLabel: tokensecret.ManagedByValue}
+				if err := env.Client.Update(f.ctx, key); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.sim.RevokeKey(apiKey)
+			f.startManager(nil)
+			f.createSession("pay", 300)
+			f.waitReason("pay", burnerv1alpha1.ConditionReady, "InvalidAPIKey")
 
-	const rotated = "ak_test_flow_rotated_77aa"
-	f.sim.AddKey(rotated)
-	key := f.tokenSecret("burner-api-key")
-	key.Data["apiKey"] = []byte(rotated)
-	if err := env.Client.Update(f.ctx, key); err != nil {
-		t.Fatal(err)
-	}
-	f.waitReady("pay")
-	if got := f.sim.TotalMints(); got != 1 {
-		t.Fatalf("%d mints", got)
+			const rotated = "ak_test_flow_rotated_77aa"
+			f.sim.AddKey(rotated)
+			key = f.tokenSecret("burner-api-key")
+			key.Data["apiKey"] = []byte(rotated)
+			if err := env.Client.Update(f.ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			f.waitReady("pay")
+			if got := f.sim.TotalMints(); got != 1 {
+				t.Fatalf("%d mints", got)
+			}
+		})
 	}
 }
 
@@ -190,16 +202,24 @@ func TestSecretsNeverLeak(t *testing.T) {
 }
 
 // TestSecretInTheWay: a foreign Secret at the token Secret's name (the default one, or spec.secretName) is left
-// alone; removing it brings the session back through the metadata watch of unmanaged Secrets, with no timer.
+// alone; removing it brings the session back with no timer, whatever labels it carried: unlabelled Secrets are seen
+// through the metadata watch, those with the managed-by label (another session's, or someone's copy) through the
+// main cache.
 func TestSecretInTheWay(t *testing.T) {
 	f := newFlow(t)
-	for _, name := range []string{"pay", "custom-target"} {
-		if err := env.Client.Create(f.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name}}); err != nil {
+	inTheWay := map[string]map[string]string{
+		"pay": nil, "custom-target": nil,
+		"labelled": {tokensecret.ManagedByLabel: tokensecret.ManagedByValue},
+	}
+	for name, labels := range inTheWay {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name, Labels: labels}}
+		if err := env.Client.Create(f.ctx, s); err != nil {
 			t.Fatal(err)
 		}
 	}
 	f.startManager(nil)
 	f.createSession("pay", 300)
+	f.createSession("labelled", 300)
 	custom := &burnerv1alpha1.BurnerSession{
 		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "other"},
 		Spec: burnerv1alpha1.BurnerSessionSpec{
@@ -210,20 +230,21 @@ func TestSecretInTheWay(t *testing.T) {
 	if err := env.Client.Create(f.ctx, custom); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"pay", "other"} {
+	for _, name := range []string{"pay", "other", "labelled"} {
 		f.waitReason(name, burnerv1alpha1.ConditionReady, "SecretNotOwned")
 	}
-	for _, name := range []string{"pay", "custom-target"} {
+	for name := range inTheWay {
 		if err := env.Client.Delete(f.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f.waitReady("pay")
-	f.waitReady("other")
+	for _, name := range []string{"pay", "other", "labelled"} {
+		f.waitReady(name)
+	}
 	if s := f.tokenSecret("custom-target"); s == nil || len(s.Data[tokensecret.KeyToken]) == 0 {
 		t.Fatal("no token in spec.secretName")
 	}
-	if got := f.sim.TotalMints(); got != 2 {
+	if got := f.sim.TotalMints(); got != 3 {
 		t.Fatalf("%d mints", got)
 	}
 }

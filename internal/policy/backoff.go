@@ -11,7 +11,8 @@ type Retry int
 
 const (
 	// RetryOnChange: the same attempt cannot succeed; wait until the spec, the force-refresh value or the API key
-	// Secret changes (the watches bring the session back then).
+	// Secret changes (the watches bring the session back then), and meanwhile retry only on a slow timer, so that
+	// an upstream glitch answered with 401 or 400 does not stop every session of a key until a person edits it.
 	RetryOnChange Retry = iota
 	// RetryWithBackoff: retry after an exponential backoff, recorded in status so a restart does not retry early.
 	RetryWithBackoff
@@ -40,11 +41,11 @@ func RetryOf(reason string) Retry {
 }
 
 // RetryDelay is how long after the failedAttempts-th consecutive failure with this reason to try again, given the
-// server's Retry-After if any; 0 means not on a timer.
+// server's Retry-After if any.
 func RetryDelay(reason string, failedAttempts int32, retryAfter time.Duration, seed string) time.Duration {
 	switch RetryOf(reason) {
 	case RetryOnChange:
-		return 0
+		return SlowRetry(failedAttempts, seed)
 	case RetryAfterServer:
 		if retryAfter > 0 {
 			return retryAfter
@@ -54,22 +55,25 @@ func RetryDelay(reason string, failedAttempts int32, retryAfter time.Duration, s
 }
 
 // Held says whether the failure recorded in st still holds back an attempt whose inputs have this fingerprint, and
-// for how long (0 while held: until something changes). A new fingerprint (spec, force-refresh value or key) is
-// never held.
+// for how long. A new fingerprint (spec, force-refresh value or key) is never held.
 func Held(st burnerv1alpha1.BurnerSessionStatus, fingerprint, seed string, now time.Time) (time.Duration, bool) {
-	if st.FailedAttempts == 0 || st.LastFailureTime == nil || st.LastFailureInputs != fingerprint {
+	if st.FailedAttempts == 0 || st.LastFailureTime == nil || st.LastFailureInputs != fingerprint ||
+		RetryOf(st.LastFailureReason) == RetryAfterServer {
 		return 0, false
 	}
-	switch RetryOf(st.LastFailureReason) {
-	case RetryOnChange:
-		return 0, true
-	case RetryAfterServer:
-		return 0, false
-	}
-	if left := st.LastFailureTime.Add(Backoff(st.FailedAttempts, seed)).Sub(now); left > 0 {
+	retryAt := st.LastFailureTime.Add(RetryDelay(st.LastFailureReason, st.FailedAttempts, 0, seed))
+	if left := retryAt.Sub(now); left > 0 {
 		return left, true
 	}
 	return 0, false
+}
+
+// slowRetry is the timer of failures that wait for a change: 15 minutes plus up to 15 of jitter.
+const slowRetry = 15 * time.Minute
+
+// SlowRetry is how long a failure that waits for a change waits at most before it is tried again.
+func SlowRetry(failedAttempts int32, seed string) time.Duration {
+	return slowRetry + time.Duration(fraction(seed, int64(failedAttempts))*float64(slowRetry))
 }
 
 // Backoff after consecutive failures: 10s doubling to a 5 minute cap, plus 0 to 20% deterministic jitter so that

@@ -40,9 +40,13 @@ func TestRetryTable(t *testing.T) {
 		wantHeld   bool
 		wantLeft   time.Duration // at now, before jitter
 	}{
-		{reason: burnerv1alpha1.ReasonInvalidRequest, wantHeld: true},
-		{reason: burnerv1alpha1.ReasonInvalidAPIKey, wantHeld: true},
-		{reason: burnerv1alpha1.ReasonAPIKeySecretNotFound, wantHeld: true},
+		// Waiting for a change also retries on a slow timer: 15 to 30 minutes.
+		{reason: burnerv1alpha1.ReasonInvalidRequest, wantDelay: 15 * time.Minute, wantHeld: true,
+			wantLeft: 15*time.Minute - 5*time.Second},
+		{reason: burnerv1alpha1.ReasonInvalidAPIKey, wantDelay: 15 * time.Minute, wantHeld: true,
+			wantLeft: 15*time.Minute - 5*time.Second},
+		{reason: burnerv1alpha1.ReasonAPIKeySecretNotFound, wantDelay: 15 * time.Minute, wantHeld: true,
+			wantLeft: 15*time.Minute - 5*time.Second},
 		{reason: burnerv1alpha1.ReasonRateLimited, retryAfter: 7 * time.Second, wantDelay: 7 * time.Second},
 		{reason: burnerv1alpha1.ReasonRateLimited, wantDelay: 10 * time.Second},
 		{reason: burnerv1alpha1.ReasonUpstreamError, wantDelay: 10 * time.Second, wantHeld: true, wantLeft: 5 * time.Second},
@@ -51,13 +55,13 @@ func TestRetryTable(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {
-			if got := RetryDelay(tc.reason, 1, tc.retryAfter, "uid"); got < tc.wantDelay || got > tc.wantDelay*6/5 {
-				t.Errorf("RetryDelay = %s, want %s plus up to 20%%", got, tc.wantDelay)
+			if got := RetryDelay(tc.reason, 1, tc.retryAfter, "uid"); got < tc.wantDelay || got > tc.wantDelay*2 {
+				t.Errorf("RetryDelay = %s, want %s plus jitter", got, tc.wantDelay)
 			}
 			st := burnerv1alpha1.BurnerSessionStatus{FailedAttempts: 1, LastFailureTime: &failedAt,
 				LastFailureReason: tc.reason, LastFailureInputs: "fp"}
 			left, held := Held(st, "fp", "uid", now)
-			if held != tc.wantHeld || left < tc.wantLeft || left > tc.wantLeft+2*time.Second {
+			if held != tc.wantHeld || left < tc.wantLeft || left > tc.wantLeft*2+2*time.Second {
 				t.Errorf("Held = %s, %v; want %v, %s", left, held, tc.wantHeld, tc.wantLeft)
 			}
 			if _, held := Held(st, "other inputs", "uid", now); held {

@@ -51,6 +51,13 @@ type Token struct {
 	ForceRefresh string
 }
 
+// MaxLifetime is the longest lifetime the API grants (ttlSeconds at most 3600); MaxClockSkew is what is allowed on
+// top for the API's clock running ahead of ours (issuedAt is our clock, expiresAt the API's).
+const (
+	MaxLifetime  = time.Hour
+	MaxClockSkew = 5 * time.Minute
+)
+
 // Errors Parse returns; the policy package turns them into condition reasons.
 var (
 	ErrMissingData        = errors.New("secret is missing token data")
@@ -71,6 +78,11 @@ func Parse(s *corev1.Secret) (Token, error) {
 	issuedAt, err := time.Parse(time.RFC3339, string(s.Data[KeyIssuedAt]))
 	if err != nil || !issuedAt.Before(expiresAt) {
 		return Token{}, ErrExpiresAtMalformed
+	}
+	if expiresAt.Sub(issuedAt) > MaxLifetime+MaxClockSkew {
+		// Longer than the API could ever grant: damaged or forged, and trusting it would leave an expired token in
+		// place until that far-away time.
+		return Token{}, fmt.Errorf("%w: expiresAt is more than %s after issuedAt", ErrExpiresAtMalformed, MaxLifetime)
 	}
 	return Token{
 		Value:        string(s.Data[KeyToken]),

@@ -1,0 +1,157 @@
+package controller
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+// TestSecretWriteFailureIsAFailure: a token Secret the apiserver refuses to update (immutable here; a ResourceQuota
+// or a webhook alike) is a recorded failure with backoff and an event, and the minted token is written on the next
+// attempt, without minting another, once the Secret can be written.
+func TestSecretWriteFailureIsAFailure(t *testing.T) {
+	f := newFixture(t)
+	f.createSession("pay", nil)
+	f.reconcile("pay")
+	s := f.secret("pay")
+	s.Immutable = new(true)
+	if err := env.Client.Update(f.ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	f.update("pay", func(bs *burnerv1alpha1.BurnerSession) {
+		bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
+	})
+	res := f.reconcile("pay")
+	f.wantMints(2)
+	f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, burnerv1alpha1.ReasonSecretWriteFailed)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
+	f.wantEvent(burnerv1alpha1.ReasonSecretWriteFailed)
+	st := f.session("pay").Status
+	if st.FailedAttempts != 1 || res.RequeueAfter < 10*time.Second || res.RequeueAfter > 13*time.Second {
+		t.Fatalf("failure record %+v, requeue %s: want one attempt and the 10 s backoff", st, res.RequeueAfter)
+	}
+	if c := f.condition("pay", burnerv1alpha1.ConditionSynced); !strings.Contains(c.Message, "immutable") {
+		t.Fatalf("Synced message %q does not say why", c.Message)
+	}
+
+	f.clock.Step(15 * time.Second)
+	f.reconcile("pay")
+	f.wantMints(2)
+	if st := f.session("pay").Status; st.FailedAttempts != 2 {
+		t.Fatalf("second failed write not counted: %+v", st)
+	}
+
+	if err := env.Client.Delete(f.ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	f.reconcile("pay")
+	f.wantMints(2)
+	f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionTrue, burnerv1alpha1.ReasonUpToDate)
+	if got := f.secret("pay"); got.Annotations[tokensecret.ForceRefreshAnnotation] != "1" {
+		t.Fatal("the token minted for the force-refresh was not written")
+	}
+}
+
+// TestHeldBackSessionTurnsExpiredOnTime: a session the per-key limiter keeps holding back comes back no later than
+// its token's expiry, and Ready turns False with Expired then.
+func TestHeldBackSessionTurnsExpiredOnTime(t *testing.T) {
+	f := newFixture(t)
+	f.createSession("pay", nil)
+	f.reconcile("pay")
+	api, err := burnerapi.New(f.apiURL, burnerapi.WithClock(f.clock),
+		burnerapi.WithLimiter(burnerapi.NewKeyLimiter(0.0001, 1, clock.RealClock{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.r.API = api
+	f.createSession("warm-up", nil)
+	f.reconcile("warm-up") // takes the limiter's one token: everything after it waits hours
+	f.clock.Step(4 * time.Minute)
+	res := f.reconcile("pay")
+	f.wantMints(2)
+	if res.RequeueAfter > time.Minute+time.Second {
+		t.Fatalf("held-back session requeued after %s, past its token's expiry in 1m", res.RequeueAfter)
+	}
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
+	f.clock.Step(time.Minute)
+	f.reconcile("pay")
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonExpired)
+	f.wantNoEvents()
+}
+
+// TestImplausibleExpiresAtIsReissued: a token Secret whose expiresAt is further from issuedAt than the API ever
+// grants is not trusted after a restart: it is treated as damaged and a new token is issued.
+func TestImplausibleExpiresAtIsReissued(t *testing.T) {
+	f := newFixture(t)
+	f.createSession("pay", nil)
+	f.reconcile("pay")
+	s := f.secret("pay")
+	s.Data[tokensecret.KeyExpiresAt] = []byte(f.clock.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339))
+	if err := env.Client.Update(f.ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	f.r = f.newReconciler()
+	f.reconcile("pay")
+	f.wantMints(2)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
+	if exp := f.session("pay").Status.ExpiresAt; exp.Sub(f.clock.Now()) > time.Hour {
+		t.Fatalf("status still reports the damaged expiry %s", exp)
+	}
+}
+
+// TestCacheKeepsOnlySessionSecretsWhole: anyone can label a Secret as managed by the operator; the cache then keeps
+// its metadata only, not its data, so nobody can make the operator hold their data in memory.
+func TestCacheKeepsOnlySessionSecretsWhole(t *testing.T) {
+	big := map[string][]byte{"blob": make([]byte, 1<<20)}
+	owned := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "t", OwnerReferences: []metav1.OwnerReference{{
+		APIVersion: burnerv1alpha1.GroupVersion.String(), Kind: "BurnerSession", Name: "t", Controller: new(true),
+	}}}, Data: map[string][]byte{tokensecret.KeyToken: []byte("x")}}
+	foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "f",
+		Labels:      map[string]string{tokensecret.ManagedByLabel: tokensecret.ManagedByValue},
+		Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: string(big["blob"])}}, Data: big}
+	for _, s := range []*corev1.Secret{owned, foreign} {
+		if _, err := trimSecret(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(owned.Data) != 1 {
+		t.Fatal("a session's token Secret lost its data in the cache")
+	}
+	if foreign.Data != nil || foreign.Annotations != nil || foreign.Labels == nil {
+		t.Fatalf("a foreign Secret keeps data or annotations in the cache: %d bytes", len(foreign.Data["blob"]))
+	}
+}
+
+// TestAPIKeyMemoForgetsUnusedKeys: the memo holds the selected key only, and drops keys no session has used for a
+// while (a deleted Secret, a session moved to another key).
+func TestAPIKeyMemoForgetsUnusedKeys(t *testing.T) {
+	var m keyMemo
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	a, b := client.ObjectKey{Namespace: "ns", Name: "a"}, client.ObjectKey{Namespace: "ns", Name: "b"}
+	m.put(a, "apiKey", readKey{version: "1", value: "ka"}, now)
+	if _, ok := m.get(a, "apiKey", "2", now); ok {
+		t.Fatal("a key read at another resourceVersion was served")
+	}
+	for i := range 3 {
+		now = now.Add(5 * time.Minute)
+		if i < 2 {
+			m.put(b, "apiKey", readKey{version: "1", value: "kb"}, now)
+		}
+	}
+	m.put(b, "apiKey", readKey{version: "2", value: "kb2"}, now.Add(time.Minute))
+	if _, ok := m.get(a, "apiKey", "1", now); ok {
+		t.Fatal("a key unused for 15 minutes is still held")
+	}
+	if read, ok := m.get(b, "apiKey", "2", now); !ok || read.value != "kb2" {
+		t.Fatal("the key in use was dropped")
+	}
+}
