@@ -8,11 +8,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -91,7 +89,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if o.timeout <= 0 {
 		return nil, fmt.Errorf("timeout must be positive, got %s", o.timeout)
 	}
-	hc := &http.Client{Timeout: o.timeout + backstopSlack}
+	hc := &http.Client{Timeout: o.timeout + backstopSlack, Transport: defaultTransport()}
 	if o.http != nil {
 		hc = new(*o.http)
 	}
@@ -107,6 +105,14 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		limiter:   o.limiter,
 		userAgent: o.userAgent,
 	}, nil
+}
+
+// defaultTransport is http.DefaultTransport with response headers bounded like the body: a session response has a
+// handful of short headers, and the default allowance (megabytes) only helps a hostile server waste memory.
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxResponseHeaderBytes = maxResponseBytes
+	return t
 }
 
 // CreateSession mints a session token for req using apiKey. Every error is an *Error; see Kind for how to react.
@@ -141,21 +147,22 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return nil, c.transportError(ctx, apiKey, err)
+		return nil, c.transportError(ctx, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	// Read one byte past the limit to tell "exactly at the limit" from "too large".
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		return nil, c.transportError(ctx, apiKey, err)
+		return nil, c.transportError(ctx, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.statusError(apiKey, resp)
 	}
 	if len(data) > maxResponseBytes {
-		return nil, malformed(fmt.Sprintf("body exceeds %d bytes", maxResponseBytes))
+		return nil, &Error{Kind: KindUpstream, Message: fmt.Sprintf("%s: body exceeds %d bytes", msgTooLarge, maxResponseBytes)}
 	}
-	return parseResponse(data, req.Scopes, c.clock.Now())
+	serverNow, _ := http.ParseTime(resp.Header.Get("Date")) // zero when absent or unparsable
+	return parseResponse(data, req.Scopes, c.clock.Now(), serverNow)
 }
 
 // checkAPIKey catches keys that cannot be a valid header value, most often a trailing newline from
@@ -195,18 +202,12 @@ func (c *Client) statusError(apiKey string, resp *http.Response) *Error {
 	return e
 }
 
-// transportError wraps a failed round trip. The request URL in a *url.Error is the configured endpoint, which
-// holds no secret; the key is still scrubbed as a precaution against transports that echo headers.
-func (c *Client) transportError(ctx context.Context, apiKey string, err error) *Error {
-	e := &Error{Kind: KindUpstream, cause: err}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		e.Message = fmt.Sprintf("request timed out after %s", c.timeout)
-		return e
+// transportError wraps a failed round trip or body read in a fixed message (see transportCategory); err is kept
+// for errors.Is but its text, which may quote server bytes or a proxy URL, never reaches Error().
+func (c *Client) transportError(ctx context.Context, err error) *Error {
+	msg := transportCategory(ctx, err)
+	if msg == msgTimeout {
+		msg = fmt.Sprintf("%s after %s", msgTimeout, c.timeout)
 	}
-	msg := err.Error()
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		msg = ue.Err.Error()
-	}
-	e.Message = "request failed: " + strings.ReplaceAll(msg, apiKey, "[redacted]")
-	return e
+	return &Error{Kind: KindUpstream, Message: msg, cause: err}
 }
