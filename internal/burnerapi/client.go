@@ -5,7 +5,6 @@ package burnerapi
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -67,8 +66,9 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // WithClock sets the clock used to check expiresAt, resolve Retry-After dates and drive the default KeyLimiter.
 func WithClock(c clock.PassiveClock) Option { return func(o *options) { o.clock = c } }
 
-// WithLimiter sets the per-key limiter, typically shared by every Client of a process. The default is a limiter
-// with DefaultKeyRate and DefaultKeyBurst; nil disables client-side limiting and 429 blocking.
+// WithLimiter sets the adaptive per-key limiter, typically shared by every Client of a process (register its
+// Collector for the metrics). The default is NewKeyLimiter(DefaultKeyRate, DefaultKeyBurst, clock) with the
+// default ceiling; nil disables client-side limiting and 429 blocking.
 func WithLimiter(l *KeyLimiter) Option {
 	return func(o *options) { o.limiter, o.limiterSet = l, true }
 }
@@ -124,13 +124,15 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 	if err := req.validate(); err != nil {
 		return nil, &Error{Kind: KindInvalidRequest, Message: "invalid request: " + err.Error()}
 	}
-	body, err := json.Marshal(requestBody(req))
+	body, err := json.Marshal(requestBody{WalletAddress: req.WalletAddress, Scopes: req.Scopes, TTLSeconds: req.TTLSeconds})
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidRequest, Message: "invalid request: cannot encode body", cause: err}
 	}
+	var adm admission
 	if c.limiter != nil {
-		if err := c.limiter.acquire(ctx, apiKey); err != nil {
-			return nil, err
+		var held *Error
+		if adm, held = c.limiter.admit(apiKey, req.Caller, req.NeedBy); held != nil {
+			return nil, held
 		}
 	}
 
@@ -156,7 +158,10 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 		return nil, c.transportError(ctx, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, c.statusError(apiKey, resp)
+		return nil, c.statusError(adm, resp)
+	}
+	if c.limiter != nil {
+		c.limiter.succeeded(adm)
 	}
 	if len(data) > maxResponseBytes {
 		return nil, &Error{Kind: KindUpstream, Message: fmt.Sprintf("%s: body exceeds %d bytes", msgTooLarge, maxResponseBytes)}
@@ -179,7 +184,7 @@ func checkAPIKey(apiKey string) error {
 }
 
 // statusError maps a non-200 response to an *Error without looking at its body, which could echo secrets.
-func (c *Client) statusError(apiKey string, resp *http.Response) *Error {
+func (c *Client) statusError(adm admission, resp *http.Response) *Error {
 	e := &Error{StatusCode: resp.StatusCode}
 	switch code := resp.StatusCode; {
 	case code == http.StatusBadRequest:
@@ -192,7 +197,7 @@ func (c *Client) statusError(apiKey string, resp *http.Response) *Error {
 		e.Kind, e.Message = KindRateLimited, "rate limited"
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 		if c.limiter != nil {
-			c.limiter.block(apiKey, cmp.Or(e.RetryAfter, DefaultBlock))
+			c.limiter.rateLimited(adm, e.RetryAfter)
 		}
 	case code >= 500:
 		e.Kind, e.Message = KindUpstream, "server error"

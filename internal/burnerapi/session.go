@@ -16,6 +16,14 @@ type Request struct {
 	Scopes []string
 	// TTLSeconds is the requested lifetime, 1 to MaxTTLSeconds; 0 omits it so the API applies DefaultTTLSeconds.
 	TTLSeconds int32
+
+	// Caller names who asks, e.g. the session's namespace/name; it is not sent. When the KeyLimiter holds the call
+	// back, a slot due within a few seconds is reserved for this caller: coming back after RetryAfter (and less than
+	// a second late) it calls without queueing again. Empty: nothing is reserved.
+	Caller string
+	// NeedBy is when the caller's current token expires (zero for a first issue); it is not sent. A token about to
+	// expire gets its slot reserved ahead of callers with time to spare.
+	NeedBy time.Time
 }
 
 // Session is a minted session token. Its formatting methods redact Token, so printing a Session with any fmt verb
