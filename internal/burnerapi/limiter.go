@@ -135,7 +135,7 @@ func (l *KeyLimiter) rateLimited(a admission, retryAfter time.Duration) {
 	a.st.mu.Lock()
 	defer a.st.mu.Unlock()
 	now := l.clock.Now()
-	a.st.rateLimited(now, a, now.Add(cmp.Or(retryAfter, DefaultBlock)), l.floor, l.burst)
+	a.st.rateLimited(now, a, now.Add(cmp.Or(retryAfter, DefaultBlock)), l.floor)
 }
 
 // state returns apiKey's state, creating it at the starting rate. Keys idle for idleEviction are dropped now and

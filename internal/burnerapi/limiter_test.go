@@ -29,6 +29,21 @@ func (l *KeyLimiter) rate(key string) rate.Limit {
 	return st.lim.Limit()
 }
 
+// held counts key's held slots and places in line.
+func (l *KeyLimiter) held(key string) (slots, line int) {
+	st := l.state(key, l.clock.Now())
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, h := range st.holds {
+		if h.res != nil {
+			slots++
+		} else {
+			line++
+		}
+	}
+	return slots, line
+}
+
 // saturate makes anonymous calls as fast as the limiter allows, each one succeeding, until n have been admitted.
 func saturate(l *KeyLimiter, clk *clocktesting.FakePassiveClock, n int) {
 	for n > 0 {
@@ -155,14 +170,43 @@ func TestLimiterReservationsServedInOrderAndOnTime(t *testing.T) {
 	wantWait(t, l, "d", time.Time{}, 50*time.Millisecond)
 }
 
+// TestLimiterLineKeepsOrder: callers further back than the horizon keep their place and are told to come back
+// when their turn is near, spaced by their place; an abandoned place is given up.
+func TestLimiterLineKeepsOrder(t *testing.T) {
+	l, clk := newTestLimiter(1, 1)
+	wantWait(t, l, "a", time.Time{}, 0)
+	wantWait(t, l, "b", time.Time{}, time.Second)
+	wantWait(t, l, "c", time.Time{}, 2*time.Second)
+	wantWait(t, l, "d", time.Time{}, 2*time.Second) // slot 3s: back at 2s
+	wantWait(t, l, "e", time.Time{}, 3*time.Second) // one ahead: slot 4s, back at 3s
+	wantWait(t, l, "f", time.Time{}, 4*time.Second)
+	clk.SetTime(clk.Now().Add(time.Second))
+	wantWait(t, l, "b", time.Time{}, 0)
+	wantWait(t, l, "newcomer", time.Time{}, 4*time.Second) // behind f, not before d
+	clk.SetTime(clk.Now().Add(time.Second))
+	wantWait(t, l, "c", time.Time{}, 0)
+	wantWait(t, l, "d", time.Time{}, time.Second) // now held: slot at 3s
+	clk.SetTime(clk.Now().Add(time.Second))
+	wantWait(t, l, "d", time.Time{}, 0)
+	wantWait(t, l, "e", time.Time{}, time.Second)
+	clk.SetTime(clk.Now().Add(time.Second))
+	wantWait(t, l, "e", time.Time{}, 0)
+	// f and newcomer never come back (due at 4s and 5s): after lateGrace their places are given up.
+	clk.SetTime(clk.Now().Add(time.Second + lateGrace + time.Millisecond))
+	wantWait(t, l, "g", time.Time{}, 0) // not behind the abandoned places
+	if slots, line := l.held(testKey); slots != 0 || line != 0 {
+		t.Fatalf("%d slots, %d in line; want none", slots, line)
+	}
+}
+
 func TestLimiterReleasesAbandonedReservation(t *testing.T) {
 	l, clk := newTestLimiter(1, 1)
 	wantWait(t, l, "a", time.Time{}, 0)
 	wantWait(t, l, "gone", time.Time{}, time.Second) // its session is deleted: it never comes back
 	clk.SetTime(clk.Now().Add(time.Second + lateGrace + time.Millisecond))
 	wantWait(t, l, "b", time.Time{}, 0) // the abandoned slot's time has passed; b is not queued behind it
-	if n := len(l.state(testKey, clk.Now()).holds); n != 0 {
-		t.Fatalf("%d slots still held", n)
+	if slots, line := l.held(testKey); slots+line != 0 {
+		t.Fatalf("%d slots still held", slots+line)
 	}
 	wantWait(t, l, "gone", time.Time{}, time.Second) // coming back too late, it queues as a newcomer
 }
@@ -174,14 +218,14 @@ func TestLimiterHorizonAndUrgentCallers(t *testing.T) {
 	wantWait(t, l, "c", time.Time{}, 2*time.Second)
 	wantWait(t, l, "far", time.Time{}, 2*time.Second) // slot 3s away: not held, back when it is 1s away
 	wantWait(t, l, "urgent", clk.Now().Add(time.Minute), 3*time.Second)
-	wantWait(t, l, "relaxed", clk.Now().Add(time.Hour), 3*time.Second) // time to spare: 4s away, not held
+	wantWait(t, l, "relaxed", clk.Now().Add(time.Hour), 4*time.Second) // time to spare: in line behind far
 	clk.SetTime(clk.Now().Add(time.Second))
 	wantWait(t, l, "b", time.Time{}, 0)
 	clk.SetTime(clk.Now().Add(time.Second))
 	wantWait(t, l, "c", time.Time{}, 0)
-	wantWait(t, l, "far", time.Time{}, 2*time.Second) // the urgent refresh went first
-	if got := len(l.state(testKey, clk.Now()).holds); got != 2 {
-		t.Fatalf("%d held slots, want 2 (urgent, far)", got)
+	wantWait(t, l, "far", time.Time{}, 2*time.Second) // first in line, behind the urgent refresh: now held
+	if slots, line := l.held(testKey); slots != 2 || line != 1 {
+		t.Fatalf("%d held slots and %d in line, want 2 (urgent, far) and 1 (relaxed)", slots, line)
 	}
 }
 
@@ -201,7 +245,7 @@ func TestLimiterRespacesHeldSlotsAfter429(t *testing.T) {
 func TestLimiterConcurrentCallers(t *testing.T) {
 	// A frozen clock makes the outcome exact: the burst passes, the next 2s of slots are held, the rest are told to
 	// come back, whatever the interleaving.
-	l, clk := newTestLimiter(10, 10)
+	l, _ := newTestLimiter(10, 10)
 	var admitted atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 200 {
@@ -214,8 +258,8 @@ func TestLimiterConcurrentCallers(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := len(l.state(testKey, clk.Now()).holds); admitted.Load() != 10 || n != 20 {
-		t.Fatalf("admitted %d, held %d; want 10 and 20", admitted.Load(), n)
+	if slots, line := l.held(testKey); admitted.Load() != 10 || slots != 20 || line != 170 {
+		t.Fatalf("admitted %d, held %d, in line %d; want 10, 20 and 170", admitted.Load(), slots, line)
 	}
 }
 
