@@ -23,7 +23,8 @@ const (
 	// KindRateLimited (HTTP 429): the API refused the call; retry after Error.RetryAfter when it is set.
 	KindRateLimited
 	// KindHeldBack: the client-side KeyLimiter refused to call (the key's rate, or a recent 429 on the key), so no
-	// request was sent. Not a failure of the request: retry after Error.RetryAfter.
+	// request was sent. Not a failure of the request: retry after Error.RetryAfter, exactly, without jitter; with
+	// Request.Caller set, a slot (or a place in line) is held for the caller until then.
 	KindHeldBack
 	// KindUpstream covers everything else: 5xx and other statuses, transport errors, timeouts, malformed bodies,
 	// an expiresAt that is not in the future and granted scopes that differ from the requested ones. Retry with

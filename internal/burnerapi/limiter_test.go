@@ -85,9 +85,8 @@ func TestLimiterDoesNotGrowWithoutDemand(t *testing.T) {
 func TestLimiterCutsOn429ThenProbesAdditively(t *testing.T) {
 	l, clk := newTestLimiter(100, 1)
 	adm, _ := l.admit(testKey, "", time.Time{})
-	other, _ := l.admit(testKey, "", time.Time{}) // in flight too (burst 1, so its slot is later)
 	clk.SetTime(clk.Now().Add(time.Second))
-	other, _ = l.admit(testKey, "", time.Time{})
+	other, _ := l.admit(testKey, "", time.Time{}) // admitted before the 429 came back: same episode
 	l.rateLimited(adm, time.Second)
 	l.rateLimited(other, time.Second) // the same episode: no second cut
 	if got := l.rate(testKey); got != 70 {

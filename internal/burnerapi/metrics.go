@@ -11,12 +11,13 @@ import (
 // hash prefix cannot be reversed, and 32 bits cannot confirm a guess at a key with the entropy of an API key (about
 // 2^96 other keys of that entropy share any prefix).
 var (
+	keyLabels     = []string{"key_id"}
 	rateLimitDesc = prometheus.NewDesc("burner_api_key_rate_limit",
-		"Calls per second the adaptive limiter currently allows with the API key.", []string{"key_id"}, nil)
+		"Calls per second the adaptive limiter currently allows with the API key.", keyLabels, nil)
 	reservedDesc = prometheus.NewDesc("burner_api_key_reserved_slots",
-		"Callers held back with a slot reserved for them.", []string{"key_id"}, nil)
+		"Callers held back with a slot reserved for them.", keyLabels, nil)
 	heldBackDesc = prometheus.NewDesc("burner_api_key_held_back_total",
-		"Calls the limiter held back (told to come back later) instead of sending.", []string{"key_id"}, nil)
+		"Calls the limiter held back (told to come back later) instead of sending.", keyLabels, nil)
 )
 
 // Collector returns a prometheus.Collector reporting the limiter's per-key rate, held slots and held-back calls.

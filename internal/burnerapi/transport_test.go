@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -156,7 +157,9 @@ func TestProxyCredentialsNeverInErrors(t *testing.T) {
 
 // TestTLSFailuresAreCategorised: an untrusted certificate, and plain HTTP where TLS was expected.
 func TestTLSFailuresAreCategorised(t *testing.T) {
-	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the rejected handshake is expected
+	srv.StartTLS()
 	defer srv.Close()
 	_, err := must(New(srv.URL, WithLimiter(nil))).CreateSession(context.Background(), testKey, Request{WalletAddress: testWallet})
 	assertBoundedAndClean(t, err, testKey)
