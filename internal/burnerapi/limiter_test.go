@@ -288,7 +288,7 @@ burner_api_key_held_back_total{key_id=%[1]q} 1
 # HELP burner_api_key_rate_limit Calls per second the adaptive limiter currently allows with the API key.
 # TYPE burner_api_key_rate_limit gauge
 burner_api_key_rate_limit{key_id=%[1]q} 10
-# HELP burner_api_key_reserved_slots Callers held back with a slot reserved for them.
+# HELP burner_api_key_reserved_slots Callers held back with a slot or a place in line kept for them.
 # TYPE burner_api_key_reserved_slots gauge
 burner_api_key_reserved_slots{key_id=%[1]q} 1
 `, id)

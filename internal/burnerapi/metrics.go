@@ -15,7 +15,7 @@ var (
 	rateLimitDesc = prometheus.NewDesc("burner_api_key_rate_limit",
 		"Calls per second the adaptive limiter currently allows with the API key.", keyLabels, nil)
 	reservedDesc = prometheus.NewDesc("burner_api_key_reserved_slots",
-		"Callers held back with a slot reserved for them.", keyLabels, nil)
+		"Callers held back with a slot or a place in line kept for them.", keyLabels, nil)
 	heldBackDesc = prometheus.NewDesc("burner_api_key_held_back_total",
 		"Calls the limiter held back (told to come back later) instead of sending.", keyLabels, nil)
 )
