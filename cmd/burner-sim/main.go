@@ -21,7 +21,9 @@ func main() {
 	latency := flag.Duration("latency", 0, "delay every response by this much")
 	maxLifetime := flag.Duration("max-lifetime", 0, "grant at most this lifetime, whatever ttl is asked (0: no cap)")
 	rateLimit := flag.Float64("rate-limit", 0, "requests per second allowed per key, beyond which 429 (0: no limit)")
-	burst := flag.Int("rate-limit-burst", 1, "burst of the per-key rate limit")
+	burst := flag.Int("rate-limit-burst", 1, "burst of the per-key rate limit (a token bucket of this size)")
+	retryAfter := flag.Duration("rate-limit-retry-after", time.Second,
+		"Retry-After sent with a 429, rounded down to whole seconds (0: no header)")
 	flag.Parse()
 
 	accepted := strings.FieldsFunc(*keys, func(r rune) bool { return r == ',' || r == ' ' })
@@ -32,7 +34,7 @@ func main() {
 	sim := burnersim.New(burnersim.WithKeys(accepted...), burnersim.WithLatency(*latency),
 		burnersim.WithMaxLifetime(*maxLifetime))
 	for _, k := range accepted {
-		sim.SetRateLimit(k, *rateLimit, *burst, time.Second)
+		sim.SetRateLimit(k, *rateLimit, *burst, *retryAfter)
 	}
 	url, err := sim.Listen(*listen)
 	if err != nil {

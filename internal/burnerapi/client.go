@@ -5,14 +5,11 @@ package burnerapi
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -69,8 +66,9 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // WithClock sets the clock used to check expiresAt, resolve Retry-After dates and drive the default KeyLimiter.
 func WithClock(c clock.PassiveClock) Option { return func(o *options) { o.clock = c } }
 
-// WithLimiter sets the per-key limiter, typically shared by every Client of a process. The default is a limiter
-// with DefaultKeyRate and DefaultKeyBurst; nil disables client-side limiting and 429 blocking.
+// WithLimiter sets the adaptive per-key limiter, typically shared by every Client of a process (register its
+// Collector for the metrics). The default is NewKeyLimiter(DefaultKeyRate, DefaultKeyBurst, clock) with the
+// default ceiling; nil disables client-side limiting and 429 blocking.
 func WithLimiter(l *KeyLimiter) Option {
 	return func(o *options) { o.limiter, o.limiterSet = l, true }
 }
@@ -91,7 +89,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if o.timeout <= 0 {
 		return nil, fmt.Errorf("timeout must be positive, got %s", o.timeout)
 	}
-	hc := &http.Client{Timeout: o.timeout + backstopSlack}
+	hc := &http.Client{Timeout: o.timeout + backstopSlack, Transport: defaultTransport()}
 	if o.http != nil {
 		hc = new(*o.http)
 	}
@@ -109,6 +107,14 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}, nil
 }
 
+// defaultTransport is http.DefaultTransport with response headers bounded like the body: a session response has a
+// handful of short headers, and the default allowance (megabytes) only helps a hostile server waste memory.
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxResponseHeaderBytes = maxResponseBytes
+	return t
+}
+
 // CreateSession mints a session token for req using apiKey. Every error is an *Error; see Kind for how to react.
 // The returned Session has been checked: non-empty token, expiresAt in the future, scopes as requested.
 func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) (*Session, error) {
@@ -118,13 +124,15 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 	if err := req.validate(); err != nil {
 		return nil, &Error{Kind: KindInvalidRequest, Message: "invalid request: " + err.Error()}
 	}
-	body, err := json.Marshal(requestBody(req))
+	body, err := json.Marshal(requestBody{WalletAddress: req.WalletAddress, Scopes: req.Scopes, TTLSeconds: req.TTLSeconds})
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidRequest, Message: "invalid request: cannot encode body", cause: err}
 	}
+	var adm admission
 	if c.limiter != nil {
-		if err := c.limiter.acquire(ctx, apiKey); err != nil {
-			return nil, err
+		var held *Error
+		if adm, held = c.limiter.admit(apiKey, req.Caller, req.NeedBy); held != nil {
+			return nil, held
 		}
 	}
 
@@ -141,21 +149,25 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return nil, c.transportError(ctx, apiKey, err)
+		return nil, c.transportError(ctx, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	// Read one byte past the limit to tell "exactly at the limit" from "too large".
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		return nil, c.transportError(ctx, apiKey, err)
+		return nil, c.transportError(ctx, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, c.statusError(apiKey, resp)
+		return nil, c.statusError(adm, resp)
+	}
+	if c.limiter != nil {
+		c.limiter.succeeded(adm)
 	}
 	if len(data) > maxResponseBytes {
-		return nil, malformed(fmt.Sprintf("body exceeds %d bytes", maxResponseBytes))
+		return nil, &Error{Kind: KindUpstream, Message: fmt.Sprintf("%s: body exceeds %d bytes", msgTooLarge, maxResponseBytes)}
 	}
-	return parseResponse(data, req.Scopes, c.clock.Now())
+	serverNow, _ := http.ParseTime(resp.Header.Get("Date")) // zero when absent or unparsable
+	return parseResponse(data, req.Scopes, c.clock.Now(), serverNow)
 }
 
 // checkAPIKey catches keys that cannot be a valid header value, most often a trailing newline from
@@ -172,7 +184,7 @@ func checkAPIKey(apiKey string) error {
 }
 
 // statusError maps a non-200 response to an *Error without looking at its body, which could echo secrets.
-func (c *Client) statusError(apiKey string, resp *http.Response) *Error {
+func (c *Client) statusError(adm admission, resp *http.Response) *Error {
 	e := &Error{StatusCode: resp.StatusCode}
 	switch code := resp.StatusCode; {
 	case code == http.StatusBadRequest:
@@ -185,7 +197,7 @@ func (c *Client) statusError(apiKey string, resp *http.Response) *Error {
 		e.Kind, e.Message = KindRateLimited, "rate limited"
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 		if c.limiter != nil {
-			c.limiter.block(apiKey, cmp.Or(e.RetryAfter, DefaultBlock))
+			c.limiter.rateLimited(adm, e.RetryAfter)
 		}
 	case code >= 500:
 		e.Kind, e.Message = KindUpstream, "server error"
@@ -195,18 +207,12 @@ func (c *Client) statusError(apiKey string, resp *http.Response) *Error {
 	return e
 }
 
-// transportError wraps a failed round trip. The request URL in a *url.Error is the configured endpoint, which
-// holds no secret; the key is still scrubbed as a precaution against transports that echo headers.
-func (c *Client) transportError(ctx context.Context, apiKey string, err error) *Error {
-	e := &Error{Kind: KindUpstream, cause: err}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		e.Message = fmt.Sprintf("request timed out after %s", c.timeout)
-		return e
+// transportError wraps a failed round trip or body read in a fixed message (see transportCategory); err is kept
+// for errors.Is but its text, which may quote server bytes or a proxy URL, never reaches Error().
+func (c *Client) transportError(ctx context.Context, err error) *Error {
+	msg := transportCategory(ctx, err)
+	if msg == msgTimeout {
+		msg = fmt.Sprintf("%s after %s", msgTimeout, c.timeout)
 	}
-	msg := err.Error()
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		msg = ue.Err.Error()
-	}
-	e.Message = "request failed: " + strings.ReplaceAll(msg, apiKey, "[redacted]")
-	return e
+	return &Error{Kind: KindUpstream, Message: msg, cause: err}
 }

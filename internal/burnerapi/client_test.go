@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -132,7 +133,7 @@ func TestCreateSessionMalformedBodies(t *testing.T) {
 	}{
 		{"bad JSON", `{"token":`, "not the expected JSON object"},
 		{"past expiresAt", okBody(t0.Add(-time.Minute), AllScopes...), "not after the current time"},
-		{"huge body", strings.Repeat(" ", maxResponseBytes) + okBody(t0.Add(time.Hour), AllScopes...), "body exceeds 65536 bytes"},
+		{"huge body", strings.Repeat(" ", maxResponseBytes) + okBody(t0.Add(time.Hour), AllScopes...), "response too large: body exceeds 65536 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,11 +204,11 @@ func TestCreateSessionTransportErrors(t *testing.T) {
 		wantErr string
 		wantIs  error
 	}{
-		{name: "connection refused", wantErr: "request failed: ",
+		{name: "connection refused", wantErr: "connection refused", wantIs: syscall.ECONNREFUSED,
 			client: func(t *testing.T) *Client { return must(New(closed.URL, WithLimiter(nil))) }},
 		{name: "per-call timeout", wantErr: "request timed out after 50ms", wantIs: context.DeadlineExceeded,
 			client: func(t *testing.T) *Client { c, _ := newClient(t, hang, WithTimeout(50*time.Millisecond)); return c }},
-		{name: "caller cancels", wantErr: "context canceled", wantIs: context.Canceled,
+		{name: "caller cancels", wantErr: "request canceled", wantIs: context.Canceled,
 			client: func(t *testing.T) *Client { c, _ := newClient(t, hang); return c },
 			ctx: func() (context.Context, context.CancelFunc) {
 				ctx, cancel := context.WithCancel(context.Background())

@@ -23,7 +23,8 @@ const (
 	// KindRateLimited (HTTP 429): the API refused the call; retry after Error.RetryAfter when it is set.
 	KindRateLimited
 	// KindHeldBack: the client-side KeyLimiter refused to call (the key's rate, or a recent 429 on the key), so no
-	// request was sent. Not a failure of the request: retry after Error.RetryAfter.
+	// request was sent. Not a failure of the request: retry after Error.RetryAfter, exactly, without jitter; with
+	// Request.Caller set, a slot (or a place in line) is held for the caller until then.
 	KindHeldBack
 	// KindUpstream covers everything else: 5xx and other statuses, transport errors, timeouts, malformed bodies,
 	// an expiresAt that is not in the future and granted scopes that differ from the requested ones. Retry with
@@ -100,8 +101,9 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
-// maxRetryAfter caps a Retry-After value so a bogus header cannot park a key for days or overflow a Duration.
-const maxRetryAfter = 24 * time.Hour
+// MaxRetryAfter caps the Retry-After the client honours. A bogus header must not park a key for hours, nor hold a
+// session back past its token's expiry for long; 15 minutes is far longer than any real rate-limit window.
+const MaxRetryAfter = 15 * time.Minute
 
 // parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP-date relative to now. It returns 0 when the
 // header is absent, unparsable or in the past.
@@ -112,8 +114,8 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 	}
 	if strings.Trim(h, "0123456789") == "" {
 		secs, err := strconv.ParseInt(h, 10, 64)
-		if err != nil || secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter // only digits, so err is ErrRange
+		if err != nil || secs > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter // only digits, so err is ErrRange
 		}
 		return time.Duration(secs) * time.Second
 	}
@@ -121,5 +123,5 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 	if err != nil {
 		return 0
 	}
-	return min(max(t.Sub(now), 0), maxRetryAfter)
+	return min(max(t.Sub(now), 0), MaxRetryAfter)
 }

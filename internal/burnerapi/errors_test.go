@@ -18,15 +18,17 @@ func TestParseRetryAfter(t *testing.T) {
 		{"0", 0},
 		{"5", 5 * time.Second},
 		{" 120 ", 2 * time.Minute},
-		{"86401", maxRetryAfter},
-		{"99999999999999999999999", maxRetryAfter},
+		{"900", 15 * time.Minute},
+		{"901", MaxRetryAfter},
+		{"86401", MaxRetryAfter},
+		{"99999999999999999999999", MaxRetryAfter},
 		{"-5", 0},
 		{"1.5", 0},
 		{"soon", 0},
 		{t0.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second},
 		{t0.Add(90 * time.Second).Format(time.RFC850), 90 * time.Second},
 		{t0.Add(-time.Minute).Format(http.TimeFormat), 0},
-		{t0.AddDate(0, 0, 3).Format(http.TimeFormat), maxRetryAfter},
+		{t0.AddDate(0, 0, 3).Format(http.TimeFormat), MaxRetryAfter},
 	}
 	for _, tt := range tests {
 		if got := parseRetryAfter(tt.header, t0); got != tt.want {

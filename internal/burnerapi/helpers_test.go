@@ -50,9 +50,10 @@ func quoteAll(s []string) string {
 	return strings.Join(q, ",")
 }
 
-// respond replies with a fixed status, headers and body.
+// respond replies with a fixed status, headers and body. Date is t0, the fake clock's time, unless header sets it.
 func respond(status int, body string, header ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Date", t0.Format(http.TimeFormat))
 		for i := 0; i+1 < len(header); i += 2 {
 			w.Header().Set(header[i], header[i+1])
 		}

@@ -1,7 +1,7 @@
 package burnerapi
 
 import (
-	"context"
+	"cmp"
 	"crypto/sha256"
 	"sync"
 	"time"
@@ -10,116 +10,152 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// Defaults for the per-key client-side limit. The upstream limit is undocumented; 20 requests/s with a burst of 40
-// lets an operator that just started (every session due at once) mint quickly, while spreading a herd of hundreds of
-// sessions over seconds instead of tripping the API's 429, which would stall every session sharing the key.
+// Defaults for the per-key limiter. The upstream limit is undocumented, so DefaultKeyRate and DefaultKeyBurst are
+// only where the adaptive limiter starts: it raises the rate while calls succeed and the limiter is what holds
+// callers back, and cuts it on a 429. DefaultKeyRateCeiling caps what it may learn; DefaultKeyRateFloor keeps a key
+// alive through a run of 429s.
 const (
-	DefaultKeyRate  rate.Limit = 20
-	DefaultKeyBurst int        = 40
+	DefaultKeyRate        rate.Limit = 20
+	DefaultKeyBurst       int        = 40
+	DefaultKeyRateCeiling rate.Limit = 1000
+	DefaultKeyRateFloor   rate.Limit = 1
+	// DefaultBlock is how long a 429 without a usable Retry-After blocks its key.
+	DefaultBlock = time.Second
 )
 
 const (
-	// DefaultMaxWait is the longest a call waits for a limiter token. A longer wait is returned as KindHeldBack
-	// instead, so controller workers are not tied up sleeping.
-	DefaultMaxWait = time.Second
-	// DefaultBlock is how long a 429 without a usable Retry-After blocks its key.
-	DefaultBlock = 10 * time.Second
-	// idleEviction drops the state of keys unused for this long. A limiter idle that long is full again, so
-	// dropping it loses nothing; keys still blocked by a 429 are kept.
+	// decrease multiplies the rate on a 429. Gentler than TCP's 0.5: the upstream limit is a fixed token bucket,
+	// not a shared queue, so a small cut below it is enough, and every cut leaves capacity unused until the rate
+	// climbs back.
+	decrease = 0.7
+	// probeStep is the additive increase per round after the first 429, as a fraction of the rate that met it.
+	probeStep = 0.05
+	// horizon bounds how far ahead a slot is reserved. A reservation fixes its slot at the rate of the moment, so
+	// reserving the whole backlog at once would freeze the rate it drains at; callers further back are told when to
+	// come back instead (see KeyLimiter.admit), at most maxCheckBack later, so a rate learned meanwhile serves them.
+	horizon      = 2 * time.Second
+	maxCheckBack = 10 * time.Second
+	// lateGrace is how late a caller may come back and still use its slot; after that the slot is dropped, so a
+	// caller that never returns (its session was deleted) does not hold one forever.
+	lateGrace = time.Second
+	// urgentWithin: a caller whose token expires sooner than this reserves its slot however far ahead it is, so
+	// refreshes about to expire go before first issues and refreshes with time to spare.
+	urgentWithin = 2 * time.Minute
+	// idleEviction drops the state of keys unused for this long (and holding no slot or block): the next call
+	// starts again from the configured rate.
 	idleEviction = 10 * time.Minute
 )
 
-// KeyLimiter rate-limits calls per API key. Every session using the same key shares one token bucket and one
-// "blocked after a 429" deadline, so one session's 429 stops its siblings from hammering the API. Keys are held
-// only as SHA-256 digests. It is safe for concurrent use.
+// KeyLimiter is an adaptive rate limiter per API key, shared by every Client of a process. Every session using the
+// same key shares one token bucket (golang.org/x/time/rate) whose rate is learned as TCP learns a window: doubling
+// every round of successes until the first 429 (slow start), then adding a small step per round (additive
+// increase), and multiplying by 0.7 on a 429 (multiplicative decrease), which also blocks the key until its
+// Retry-After. A round is a rate's worth of successful calls made while the limiter was the bottleneck, so a key
+// with little demand does not inflate its rate. A caller held back gets the time its slot is due and, if it named
+// itself (Request.Caller), the slot is held for it. Keys are held only as SHA-256 digests. It is safe for
+// concurrent use: one short lock for the key map, then one per key.
 type KeyLimiter struct {
-	limit   rate.Limit
-	burst   int
-	clock   clock.PassiveClock
-	maxWait time.Duration
+	start, ceiling, floor rate.Limit
+	burst                 int
+	clock                 clock.PassiveClock
 
 	mu        sync.Mutex
 	keys      map[[sha256.Size]byte]*keyState
 	lastSweep time.Time
 }
 
-type keyState struct {
-	limiter      *rate.Limiter
-	blockedUntil time.Time
-	lastUsed     time.Time
-}
+// LimiterOption configures a KeyLimiter.
+type LimiterOption func(*KeyLimiter)
 
-// NewKeyLimiter returns a limiter allowing r calls per second per key with the given burst (at least 1). Use
-// rate.Inf to only honour 429 blocks. Times come from clk; actual waiting (at most DefaultMaxWait) uses real time.
-func NewKeyLimiter(r rate.Limit, burst int, clk clock.PassiveClock) *KeyLimiter {
-	return &KeyLimiter{
-		limit:     r,
-		burst:     max(burst, 1),
-		clock:     clk,
-		maxWait:   DefaultMaxWait,
-		keys:      map[[sha256.Size]byte]*keyState{},
-		lastSweep: clk.Now(),
+// WithRateCeiling caps the rate the limiter may learn (default DefaultKeyRateCeiling).
+func WithRateCeiling(r rate.Limit) LimiterOption { return func(l *KeyLimiter) { l.ceiling = r } }
+
+// NewKeyLimiter returns a limiter starting at r calls per second per key (capped by the ceiling) with the given
+// burst (at least 1). Use rate.Inf to only honour 429 blocks. Times come from clk; the limiter never sleeps.
+func NewKeyLimiter(r rate.Limit, burst int, clk clock.PassiveClock, opts ...LimiterOption) *KeyLimiter {
+	l := &KeyLimiter{ceiling: DefaultKeyRateCeiling, burst: max(burst, 1), clock: clk,
+		keys: map[[sha256.Size]byte]*keyState{}, lastSweep: clk.Now()}
+	for _, o := range opts {
+		o(l)
 	}
+	l.start = r
+	if r != rate.Inf {
+		l.start = min(r, l.ceiling)
+	}
+	l.floor = min(DefaultKeyRateFloor, l.start)
+	return l
 }
 
-// acquire takes a token for apiKey, waiting up to maxWait. It returns a KindHeldBack *Error, without waiting,
-// when the key is blocked by a 429 or the wait would be longer.
-func (l *KeyLimiter) acquire(ctx context.Context, apiKey string) error {
+// admission is what a call let through carries back to report its outcome.
+type admission struct {
+	st        *keyState
+	epoch     uint64
+	saturated bool
+}
+
+// admit lets the call with apiKey through now, or returns a KindHeldBack *Error whose RetryAfter is when to come
+// back: exactly when the caller's slot is due if it is within the horizon (the slot is then held for caller, who
+// must come back within lateGrace of it), or, further back, when the slot will be within the horizon at the current
+// rate (nothing held). An anonymous caller ("") is told when a slot would be due, and nothing is held.
+func (l *KeyLimiter) admit(apiKey, caller string, needBy time.Time) (admission, *Error) {
 	now := l.clock.Now()
-	l.mu.Lock()
-	st := l.stateLocked(apiKey, now)
-	if wait := st.blockedUntil.Sub(now); wait > 0 {
-		l.mu.Unlock()
-		return &Error{Kind: KindHeldBack, RetryAfter: wait, Message: "rate limited: API key blocked after HTTP 429"}
+	st := l.state(apiKey, now)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	urgent := !needBy.IsZero() && needBy.Sub(now) < urgentWithin
+	wait, waited := st.reserve(now, caller, urgent)
+	if wait > 0 {
+		st.heldBack++
+		msg := "rate limited: client-side limit for API key"
+		if now.Before(st.blockedUntil) {
+			msg = "rate limited: API key blocked after HTTP 429"
+		}
+		return admission{}, &Error{Kind: KindHeldBack, RetryAfter: wait, Message: msg}
 	}
-	res := st.limiter.ReserveN(now, 1)
-	delay := res.DelayFrom(now)
-	if delay > l.maxWait {
-		res.CancelAt(now)
-		l.mu.Unlock()
-		return &Error{Kind: KindHeldBack, RetryAfter: delay, Message: "rate limited: client-side limit for API key"}
-	}
-	l.mu.Unlock()
-	if delay <= 0 {
-		return nil
-	}
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		res.CancelAt(l.clock.Now())
-		return &Error{Kind: KindUpstream, Message: "request canceled: " + ctx.Err().Error(), cause: ctx.Err()}
-	}
+	saturated := waited || st.lim.TokensAt(st.limiterTime(now)) < 1
+	return admission{st: st, epoch: st.epoch, saturated: saturated}, nil
 }
 
-// block makes apiKey fail fast until now+d, after the API answered 429.
-func (l *KeyLimiter) block(apiKey string, d time.Duration) {
+// succeeded records that an admitted call was not rate limited by the API.
+func (l *KeyLimiter) succeeded(a admission) {
+	if a.st == nil {
+		return
+	}
+	a.st.mu.Lock()
+	defer a.st.mu.Unlock()
+	a.st.succeeded(l.clock.Now(), a, l.ceiling)
+}
+
+// rateLimited records a 429 on an admitted call: the key is blocked for retryAfter (DefaultBlock if 0) and, once
+// per episode, its rate cut.
+func (l *KeyLimiter) rateLimited(a admission, retryAfter time.Duration) {
+	if a.st == nil {
+		return
+	}
+	a.st.mu.Lock()
+	defer a.st.mu.Unlock()
 	now := l.clock.Now()
+	a.st.rateLimited(now, a, now.Add(cmp.Or(retryAfter, DefaultBlock)), l.floor)
+}
+
+// state returns apiKey's state, creating it at the starting rate. Keys idle for idleEviction are dropped now and
+// then, under the map lock only briefly per key.
+func (l *KeyLimiter) state(apiKey string, now time.Time) *keyState {
+	id := sha256.Sum256([]byte(apiKey))
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := l.stateLocked(apiKey, now)
-	if until := now.Add(d); until.After(st.blockedUntil) {
-		st.blockedUntil = until
-	}
-}
-
-func (l *KeyLimiter) stateLocked(apiKey string, now time.Time) *keyState {
 	if now.Sub(l.lastSweep) >= idleEviction {
 		for k, st := range l.keys {
-			if now.Sub(st.lastUsed) >= idleEviction && !now.Before(st.blockedUntil) {
+			if st.idle(now) {
 				delete(l.keys, k)
 			}
 		}
 		l.lastSweep = now
 	}
-	id := sha256.Sum256([]byte(apiKey))
 	st, ok := l.keys[id]
 	if !ok {
-		st = &keyState{limiter: rate.NewLimiter(l.limit, l.burst)}
+		st = newKeyState(id, l.start, l.burst, l.ceiling)
 		l.keys[id] = st
 	}
-	st.lastUsed = now
 	return st
 }

@@ -16,6 +16,14 @@ type Request struct {
 	Scopes []string
 	// TTLSeconds is the requested lifetime, 1 to MaxTTLSeconds; 0 omits it so the API applies DefaultTTLSeconds.
 	TTLSeconds int32
+
+	// Caller names who asks, e.g. the session's namespace/name; it is not sent. When the KeyLimiter holds the call
+	// back, a slot due within a few seconds is reserved for this caller: coming back after RetryAfter (and less than
+	// a second late) it calls without queueing again. Empty: nothing is reserved.
+	Caller string
+	// NeedBy is when the caller's current token expires (zero for a first issue); it is not sent. A token about to
+	// expire gets its slot reserved ahead of callers with time to spare.
+	NeedBy time.Time
 }
 
 // Session is a minted session token. Its formatting methods redact Token, so printing a Session with any fmt verb
@@ -23,7 +31,9 @@ type Request struct {
 type Session struct {
 	// Token is the bearer token. It is a secret.
 	Token string
-	// ExpiresAt is when the API says the token expires, in UTC. Refresh timing must use it, not the requested TTL.
+	// ExpiresAt is when the token expires on the client's clock, in UTC: the API's expiresAt, or earlier when the
+	// response's Date header shows the API's clock ahead of ours (see parseResponse). Refresh timing must use it, not
+	// the requested TTL.
 	ExpiresAt time.Time
 	// Scopes are the granted scopes, sorted.
 	Scopes []string
@@ -73,6 +83,12 @@ type responseBody struct {
 	Scopes    []string `json:"scopes"`
 }
 
+// MinLifetime is the shortest token lifetime accepted as a success. The operator refreshes a token well before it
+// expires, so a lifetime of seconds (an API bug, or a server clock far off) would make it mint in a loop, dozens of
+// times a minute per session; below this floor the response is an upstream error and is retried with backoff
+// instead. 30 s is half the shortest ttlSeconds a BurnerSession may ask for.
+const MinLifetime = 30 * time.Second
+
 // Bounds on what a 200 response may claim.
 const (
 	maxTokenLen = 16 << 10
@@ -80,11 +96,17 @@ const (
 	maxClockSkew = 5 * time.Minute
 )
 
-// parseResponse turns a 200 body into a Session, checking everything the caller relies on: a usable token, an
-// expiresAt after now (and no later than the longest lifetime the API allows, so a bogus date cannot stop
+// parseResponse turns a 200 body into a Session, checking everything the caller relies on: a usable token, a
+// lifetime of at least MinLifetime and no more than the longest the API allows (so a bogus date cannot stop
 // refreshes), and exactly the requested scopes, or AllScopes when the request named none. Error messages are fixed
 // templates that never quote the body.
-func parseResponse(body []byte, requested []string, now time.Time) (*Session, error) {
+//
+// received is our clock when the response arrived; serverNow is the response's Date header (zero if absent or
+// unparsable). The lifetime is measured on the server's clock when it can be (expiresAt - Date), so a skewed clock
+// on either side does not distort it, and the returned expiry is the earlier of expiresAt and received + lifetime:
+// a server clock ahead of ours cannot make us refresh late. Date has a resolution of one second, far below any
+// refresh margin.
+func parseResponse(body []byte, requested []string, received, serverNow time.Time) (*Session, error) {
 	var rb responseBody
 	if err := json.Unmarshal(body, &rb); err != nil {
 		return nil, malformed("body is not the expected JSON object")
@@ -99,16 +121,28 @@ func parseResponse(body []byte, requested []string, now time.Time) (*Session, er
 	if rb.ExpiresAt == "" {
 		return nil, malformed("expiresAt is missing or empty")
 	}
-	exp, err := time.Parse(time.RFC3339Nano, rb.ExpiresAt)
+	apiExp, err := time.Parse(time.RFC3339Nano, rb.ExpiresAt)
 	if err != nil {
 		return nil, malformed("expiresAt is not an RFC 3339 timestamp")
 	}
-	exp = exp.UTC()
-	if !exp.After(now) {
+	apiExp = apiExp.UTC()
+	if !apiExp.After(received) {
 		return nil, malformed(fmt.Sprintf("expiresAt %s is not after the current time %s",
-			exp.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+			apiExp.Format(time.RFC3339), received.UTC().Format(time.RFC3339)))
 	}
-	if exp.After(now.Add(MaxTTLSeconds*time.Second + maxClockSkew)) {
+	lifetime := apiExp.Sub(received)
+	if !serverNow.IsZero() {
+		lifetime = apiExp.Sub(serverNow)
+	}
+	exp := apiExp
+	if byLifetime := received.Add(lifetime).UTC(); byLifetime.Before(exp) {
+		exp = byLifetime
+	}
+	switch remaining := exp.Sub(received); {
+	case remaining < MinLifetime:
+		return nil, &Error{Kind: KindUpstream, Message: fmt.Sprintf("token lifetime too short: %s, below the %s minimum",
+			remaining.Round(time.Second), MinLifetime)}
+	case remaining > MaxTTLSeconds*time.Second+maxClockSkew:
 		return nil, malformed(fmt.Sprintf("expiresAt %s is further away than the %ds maximum lifetime",
 			exp.Format(time.RFC3339), MaxTTLSeconds))
 	}

@@ -42,6 +42,9 @@ func TestParseResponse(t *testing.T) {
 		{name: "expiresAt number", body: strings.Replace(all, `"2026-04-09T12:10:00.000Z"`, "1775736600", 1), wantErr: "not the expected JSON"},
 		{name: "past expiresAt", body: okBody(t0.Add(-time.Second), AllScopes...), wantErr: "is not after the current time"},
 		{name: "expiresAt equals now", body: okBody(t0, AllScopes...), wantErr: "is not after the current time"},
+		{name: "lifetime of seconds", body: okBody(t0.Add(5*time.Second), AllScopes...), wantErr: "token lifetime too short"},
+		{name: "lifetime just below the floor", body: okBody(t0.Add(MinLifetime-time.Millisecond), AllScopes...), wantErr: "token lifetime too short"},
+		{name: "lifetime at the floor", body: okBody(t0.Add(MinLifetime), AllScopes...), wantExp: t0.Add(MinLifetime)},
 		{name: "expiresAt absurdly far", body: okBody(t0.AddDate(10, 0, 0), AllScopes...), wantErr: "maximum lifetime"},
 		{name: "fewer scopes than all", body: okBody(exp, ScopeWalletRead), wantErr: "granted scopes differ"},
 		{name: "missing scopes", body: fmt.Sprintf(`{"token":"t","expiresAt":%q}`, exp.Format(time.RFC3339)), wantErr: "granted scopes differ"},
@@ -51,7 +54,7 @@ func TestParseResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := parseResponse([]byte(tt.body), tt.requested, t0)
+			s, err := parseResponse([]byte(tt.body), tt.requested, t0, time.Time{})
 			if tt.wantErr != "" {
 				if s != nil || err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("parseResponse = %v, %v; want error containing %q", s, err, tt.wantErr)

@@ -130,6 +130,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, fault Fault
 		sleep(r, time.Minute)
 	case FaultMalformed:
 		s.count(http.StatusOK)
+		s.setDate(w)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"token": "eyJ`))
 	case FaultReset:

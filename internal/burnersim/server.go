@@ -201,9 +201,16 @@ func (s *Server) Reset() {
 // writeJSON answers with status and v as JSON, and counts the call.
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	s.count(status)
+	s.setDate(w)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// setDate sends the Date header from the simulator's clock, as a real server does from its own: the client measures
+// token lifetimes against it, so a fake clock must show there too.
+func (s *Server) setDate(w http.ResponseWriter) {
+	w.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat))
 }
 
 func (s *Server) count(status int) {

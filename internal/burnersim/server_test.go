@@ -129,6 +129,9 @@ func TestServesTheDocsExample(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantExp := clk.Now().Add(tc.wantTTL)
+		if date, _ := http.ParseTime(resp.Header.Get("Date")); !date.Equal(clk.Now()) {
+			t.Fatalf("Date %q, want the simulator's clock %s", resp.Header.Get("Date"), clk.Now())
+		}
 		if got.ExpiresAt != wantExp.Format("2006-01-02T15:04:05.000Z") || len(got.Scopes) != tc.wantScopes {
 			t.Fatalf("response %+v, want expiresAt %s", got, wantExp)
 		}

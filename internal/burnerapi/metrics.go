@@ -1,0 +1,54 @@
+package burnerapi
+
+import (
+	"encoding/hex"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics of a KeyLimiter, labelled by key_id: the first 8 hex digits (32 bits) of the key's SHA-256 digest. That
+// is enough to tell a cluster's few keys apart and to match the simulator's Fingerprint, and safe to publish: a
+// hash prefix cannot be reversed, and 32 bits cannot confirm a guess at a key with the entropy of an API key (about
+// 2^96 other keys of that entropy share any prefix).
+var (
+	keyLabels     = []string{"key_id"}
+	rateLimitDesc = prometheus.NewDesc("burner_api_key_rate_limit",
+		"Calls per second the adaptive limiter currently allows with the API key.", keyLabels, nil)
+	reservedDesc = prometheus.NewDesc("burner_api_key_reserved_slots",
+		"Callers held back with a slot or a place in line kept for them.", keyLabels, nil)
+	heldBackDesc = prometheus.NewDesc("burner_api_key_held_back_total",
+		"Calls the limiter held back (told to come back later) instead of sending.", keyLabels, nil)
+)
+
+// Collector returns a prometheus.Collector reporting the limiter's per-key rate, held slots and held-back calls.
+// Nothing is registered globally; register it where the metrics are served, e.g.
+// metrics.Registry.MustRegister(limiter.Collector()) in controller-runtime.
+func (l *KeyLimiter) Collector() prometheus.Collector { return limiterCollector{l} }
+
+type limiterCollector struct{ l *KeyLimiter }
+
+func (c limiterCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- rateLimitDesc
+	ch <- reservedDesc
+	ch <- heldBackDesc
+}
+
+func (c limiterCollector) Collect(ch chan<- prometheus.Metric) {
+	c.l.mu.Lock()
+	states := make([]*keyState, 0, len(c.l.keys))
+	for _, st := range c.l.keys {
+		states = append(states, st)
+	}
+	c.l.mu.Unlock()
+	for _, st := range states {
+		id := keyID(st.id[:])
+		st.mu.Lock()
+		limit, reserved, heldBack := float64(st.lim.Limit()), float64(len(st.holds)), float64(st.heldBack)
+		st.mu.Unlock()
+		ch <- prometheus.MustNewConstMetric(rateLimitDesc, prometheus.GaugeValue, limit, id)
+		ch <- prometheus.MustNewConstMetric(reservedDesc, prometheus.GaugeValue, reserved, id)
+		ch <- prometheus.MustNewConstMetric(heldBackDesc, prometheus.CounterValue, heldBack, id)
+	}
+}
+
+func keyID(digest []byte) string { return hex.EncodeToString(digest[:4]) }
