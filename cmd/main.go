@@ -43,7 +43,7 @@ func main() {
 		metricsCertPath, metricsCertName, metricsCertKey string
 		secureMetrics, enableHTTP2, leaderElect          bool
 		leaderElectionNamespace                          string
-		keyRate                                          float64
+		keyRate, keyRateCeiling                          float64
 		kubeQPS                                          float64
 		kubeBurst                                        int
 	)
@@ -51,7 +51,10 @@ func main() {
 		"Base URL of the Burner API. Plain http:// is accepted only for loopback hosts.")
 	flag.DurationVar(&o.APITimeout, "burner-api-timeout", burnerapi.DefaultTimeout, "Timeout of one Burner API call.")
 	flag.Float64Var(&keyRate, "api-key-qps", float64(burnerapi.DefaultKeyRate),
-		"Most Burner API calls per second made with one API key, shared by all sessions using it.")
+		"Starting rate of Burner API calls per second per API key, shared by all sessions using it; the operator "+
+			"raises it while calls succeed and cuts it on HTTP 429, up to --api-key-max-qps.")
+	flag.Float64Var(&keyRateCeiling, "api-key-max-qps", float64(burnerapi.DefaultKeyRateCeiling),
+		"Most Burner API calls per second per API key the operator may learn to make.")
 	flag.IntVar(&o.KeyBurst, "api-key-burst", burnerapi.DefaultKeyBurst, "Burst of Burner API calls per API key.")
 	flag.IntVar(&o.Concurrency, "max-concurrent-reconciles", operator.DefaultConcurrency,
 		"Number of BurnerSessions reconciled in parallel.")
@@ -93,7 +96,7 @@ func main() {
 	if metricsCertPath != "" {
 		metricsOpts.CertDir, metricsOpts.CertName, metricsOpts.KeyName = metricsCertPath, metricsCertName, metricsCertKey
 	}
-	o.KeyRate = rate.Limit(keyRate)
+	o.KeyRate, o.KeyRateCeiling = rate.Limit(keyRate), rate.Limit(keyRateCeiling)
 	o.Manager = ctrl.Options{
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  probeAddr,

@@ -113,4 +113,3 @@ func (m *keyMemo) put(secret client.ObjectKey, dataKey string, read readKey, now
 	}
 	m.entries[memoKey{secret, dataKey}] = &memoEntry{read: read, lastUsed: now}
 }
-

@@ -8,6 +8,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
@@ -25,15 +26,17 @@ func (r *BurnerSessionReconciler) announce(
 ) {
 	log := logf.FromContext(ctx)
 	if f := o.failure; f != nil {
+		// Every message is capped (an event over 1 KiB is rejected) and passed as an argument, never as a format.
+		message := burnerapi.Truncate(f.Message)
 		switch o.source {
 		case attempted:
-			r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, f.Reason, "Issue", f.Message)
+			r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, f.Reason, "Issue", "%s", message)
 			issueFailures.WithLabelValues(f.Reason).Inc()
-			log.Info("could not issue a token", "reason", f.Reason, "message", f.Message,
+			log.Info("could not issue a token", "reason", f.Reason, "message", message,
 				"attempt", bs.Status.FailedAttempts, "retryIn", res.RequeueAfter)
 		case refused:
-			r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, f.Reason, "Refuse", f.Message)
-			log.Info("refusing to write the token Secret", "reason", f.Reason, "message", f.Message)
+			r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, f.Reason, "Refuse", "%s", message)
+			log.Info("refusing to write the token Secret", "reason", f.Reason, "message", message)
 		}
 		return
 	}

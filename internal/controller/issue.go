@@ -35,11 +35,23 @@ func (r *BurnerSessionReconciler) issue(
 
 	logf.FromContext(ctx).V(1).Info("issuing token", "reason", reason, "detail", message)
 	start := r.Clock.Now()
-	sess, err := r.API.CreateSession(ctx, apiKey, burnerapi.Request{
+	req := burnerapi.Request{
 		WalletAddress: bs.Spec.WalletAddress, Scopes: scopeStrings(bs.Spec.Scopes), TTLSeconds: bs.Spec.TTLSeconds,
-	})
+		// The per-key limiter holds a slot for this caller, and serves tokens about to expire first.
+		Caller: bs.Namespace + "/" + bs.Name,
+	}
+	if in.Usable() {
+		req.NeedBy = in.Token.ExpiresAt
+	}
+	sess, err := r.API.CreateSession(ctx, apiKey, req)
 	if burnerapi.KindOf(err) == burnerapi.KindHeldBack {
-		return outcome{in: in, heldBack: max(burnerapi.RetryAfter(err), time.Second)}, nil
+		// A slot due now still needs a requeue: a zero wait would read as "nothing held back".
+		return outcome{in: in, heldBack: max(burnerapi.RetryAfter(err), time.Millisecond)}, nil
+	}
+	if err != nil && ctx.Err() != nil {
+		// The manager is stopping and cut the call short: not the API's failure, so nothing to record. The next
+		// leader finds the token still due.
+		return outcome{}, ctx.Err()
 	}
 	observeAPICall(err, r.Clock.Since(start))
 	if err != nil {

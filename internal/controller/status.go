@@ -8,11 +8,11 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
@@ -28,7 +28,7 @@ type outcome struct {
 	retryIn     time.Duration
 	// minted: a new token was issued and written.
 	minted bool
-	// heldBack: the per-key limiter deferred the call for this long; nothing else happened.
+	// heldBack: the per-key limiter deferred the call until its slot, this long from now; nothing else happened.
 	heldBack time.Duration
 }
 
@@ -39,12 +39,15 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 	st, in, f := &bs.Status, o.in, o.failure
 	if o.heldBack > 0 {
 		// Not a failure and nothing decided: the status stands, unless its Ready has become a lie (the token
-		// expired while the session waited for the limiter). Held-back sessions are spread a little, so they do
-		// not come back at once.
+		// expired while the session waited for the limiter). The session comes back exactly when its slot is due
+		// (the limiter holds it only that long), or at its token's expiry if that is sooner.
 		if meta.IsStatusConditionTrue(st.Conditions, burnerv1alpha1.ConditionReady) {
 			meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, nil))
 		}
-		return nextWake(in, wait.Jitter(o.heldBack, heldBackJitter))
+		if in.Usable() && in.Now.Before(in.Token.ExpiresAt) {
+			return ctrl.Result{RequeueAfter: min(o.heldBack, in.Token.ExpiresAt.Sub(in.Now))}
+		}
+		return ctrl.Result{RequeueAfter: o.heldBack}
 	}
 	st.SecretName = bs.TokenSecretName()
 	if in.Usable() {
@@ -54,7 +57,7 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 	synced := metav1.Condition{Type: burnerv1alpha1.ConditionSynced, ObservedGeneration: bs.Generation,
 		Status: metav1.ConditionTrue, Reason: burnerv1alpha1.ReasonUpToDate, Message: "the token matches the spec"}
 	if f != nil {
-		synced.Status, synced.Reason, synced.Message = metav1.ConditionFalse, f.Reason, f.Message
+		synced.Status, synced.Reason, synced.Message = metav1.ConditionFalse, f.Reason, burnerapi.Truncate(f.Message)
 	}
 	meta.SetStatusCondition(&st.Conditions, synced)
 	meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, f))
@@ -83,9 +86,6 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 	}
 }
 
-// heldBackJitter spreads the return of sessions the per-key limiter held back by up to 10 % of their wait.
-const heldBackJitter = 0.1
-
 // readyCondition is Ready from the Secret: True while it holds a usable token (a failing refresh shows in Synced),
 // otherwise False with the reason, preferring the failure that keeps a new token from coming (Expired excepted,
 // which says it all).
@@ -101,7 +101,7 @@ func readyCondition(bs *burnerv1alpha1.BurnerSession, in policy.Input, f *failur
 			cond.Message += "; " + shortLifetimeMessage
 		}
 	case f != nil && reason != burnerv1alpha1.ReasonExpired:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, f.Reason, f.Message
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, f.Reason, burnerapi.Truncate(f.Message)
 	default:
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, reason, message
 	}

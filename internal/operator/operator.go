@@ -7,7 +7,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"golang.org/x/time/rate"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,6 +21,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
@@ -36,16 +40,40 @@ const (
 // Options configure the manager. Manager holds the controller-runtime options (metrics, probes, leader election);
 // the rest configure the controller and the API client.
 type Options struct {
-	Manager     ctrl.Options
-	APIURL      string
-	APITimeout  time.Duration
-	KeyRate     rate.Limit
-	KeyBurst    int
-	Concurrency int
+	Manager    ctrl.Options
+	APIURL     string
+	APITimeout time.Duration
+	// KeyRate is the per-key limiter's starting rate (it learns the upstream's from there), KeyRateCeiling the most
+	// it may learn (0: burnerapi.DefaultKeyRateCeiling).
+	KeyRate        rate.Limit
+	KeyBurst       int
+	KeyRateCeiling rate.Limit
+	Concurrency    int
 	// Clock drives every time decision; nil means the real clock.
 	Clock clock.Clock
 	// HTTPClient, if set, is used for API calls (tests route it to the simulator).
 	HTTPClient *http.Client
+}
+
+// keyLimiterMetrics exports the per-key limiter of the manager built last (one per process outside tests).
+var keyLimiterMetrics = &currentCollector{}
+
+func init() { metrics.Registry.MustRegister(keyLimiterMetrics) }
+
+// currentCollector collects from the collector stored last. It describes nothing (an unchecked collector), so that
+// what it points to may change.
+type currentCollector struct {
+	atomic.Pointer[prometheus.Collector]
+}
+
+func (c *currentCollector) Store(col prometheus.Collector) { c.Pointer.Store(&col) }
+
+func (c *currentCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c *currentCollector) Collect(ch chan<- prometheus.Metric) {
+	if col := c.Load(); col != nil {
+		(*col).Collect(ch)
+	}
 }
 
 // NewScheme returns a scheme with the Kubernetes built-in types and BurnerSession.
@@ -61,11 +89,15 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
-	apiOpts := []burnerapi.Option{
-		burnerapi.WithClock(o.Clock),
-		// The limiter waits in real time, whatever clock decisions are made with.
-		burnerapi.WithLimiter(burnerapi.NewKeyLimiter(o.KeyRate, o.KeyBurst, clock.RealClock{})),
+	var limiterOpts []burnerapi.LimiterOption
+	if o.KeyRateCeiling > 0 {
+		limiterOpts = append(limiterOpts, burnerapi.WithRateCeiling(o.KeyRateCeiling))
 	}
+	// Held-back sessions are requeued on the workqueue's real clock, so the limiter keeps real time too, whatever
+	// clock decisions are made with.
+	limiter := burnerapi.NewKeyLimiter(o.KeyRate, o.KeyBurst, clock.RealClock{}, limiterOpts...)
+	keyLimiterMetrics.Store(limiter.Collector())
+	apiOpts := []burnerapi.Option{burnerapi.WithClock(o.Clock), burnerapi.WithLimiter(limiter)}
 	if o.APITimeout > 0 {
 		apiOpts = append(apiOpts, burnerapi.WithTimeout(o.APITimeout))
 	}
