@@ -94,9 +94,10 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager and the Burner API simulator.
+build: manifests generate fmt vet ## Build the manager, the Burner API simulator and the kubectl plugin.
 	go build -o bin/manager ./cmd
 	go build -o bin/burner-sim ./cmd/burner-sim
+	go build -o bin/kubectl-burner ./cmd/kubectl-burner
 
 .PHONY: demo
 demo: build envtest-bins ## Run the operator end to end on a local control plane (DEMO_DURATION=90s: non-interactive).
