@@ -2,6 +2,11 @@
 BURNER_API_URL ?= https://api.aerosol.com
 # Image URL to use all building/pushing image targets
 IMG ?= ghcr.io/burner-operator/burner-operator:0.1.0
+# Version and revision reported by burner_operator_build_info.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS = -X github.com/burner-operator/burner-operator/internal/controller.buildVersion=$(VERSION) \
+	-X github.com/burner-operator/burner-operator/internal/controller.buildRevision=$(REVISION)
 # YEAR defines the year value used for substituting the YEAR placeholder in the boilerplate header.
 YEAR ?= $(shell date +%Y)
 
@@ -95,7 +100,7 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration
 
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager, the Burner API simulator and the kubectl plugin.
-	go build -o bin/manager ./cmd
+	go build -ldflags "$(LDFLAGS)" -o bin/manager ./cmd
 	go build -o bin/burner-sim ./cmd/burner-sim
 	go build -o bin/kubectl-burner ./cmd/kubectl-burner
 
@@ -124,7 +129,8 @@ run: manifests generate fmt vet ## Run a controller from your host against the c
 # make docker-build IMG=<img> BASE_IMAGE=docker.io/library/golang:1.26
 .PHONY: docker-build
 docker-build: ## Build docker image with the manager.
-	$(CONTAINER_TOOL) build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) -t ${IMG} .
+	$(CONTAINER_TOOL) build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t ${IMG} .
 
 DOCKERFILELINT_VERSION ?= 1.8.0
 .PHONY: docker-lint
@@ -148,7 +154,8 @@ docker-buildx: ## Build and push docker image for the manager for cross-platform
 	sed -e '1 s/\(^FROM\)/FROM --platform=\$$\{BUILDPLATFORM\}/; t' -e ' 1,// s//FROM --platform=\$$\{BUILDPLATFORM\}/' Dockerfile > Dockerfile.cross
 	- $(CONTAINER_TOOL) buildx create --name burner-operator-builder
 	$(CONTAINER_TOOL) buildx use burner-operator-builder
-	- $(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) --tag ${IMG} -f Dockerfile.cross .
+	- $(CONTAINER_TOOL) buildx build --push --platform=$(PLATFORMS) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --tag ${IMG} -f Dockerfile.cross .
 	- $(CONTAINER_TOOL) buildx rm burner-operator-builder
 	rm Dockerfile.cross
 
