@@ -85,6 +85,11 @@ vet: ## Run go vet against code.
 .PHONY: test
 test: manifests generate fmt vet envtest-bins gotestsum kustomize helm ## Run unit and envtest suites against a real kube-apiserver + etcd.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" "$(GOTESTSUM)" --format pkgname-and-test-fails -- -race -count=1 ./... -coverprofile cover.out
+	$(MAKE) test-alerts
+
+.PHONY: test-alerts
+test-alerts: ## Check the alerts with Prometheus' rule parser and PromQL engine, and the dashboard's queries.
+	cd hack/promrules && go test -count=1 ./...
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target briefly (FUZZTIME, default 10s).
