@@ -131,7 +131,7 @@ func TestRefreshSetsANewValueOnEveryCall(t *testing.T) {
 	createSession(t, ns, "other", burnerv1alpha1.BurnerSessionStatus{})
 
 	// Two calls at the same instant (the fake clock does not move) must still set two different values.
-	var seen []string
+	seen := make([]string, 0, 2)
 	for range 2 {
 		r := plugin(t, "refresh", "pay", "-n", ns)
 		if r.code != 0 {

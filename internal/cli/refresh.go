@@ -90,4 +90,3 @@ func (o *options) forceRefreshValue() (string, error) {
 	}
 	return o.clock.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(suffix), nil
 }
-

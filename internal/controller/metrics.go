@@ -85,18 +85,19 @@ func observeAPICall(err error, took time.Duration) {
 // Per-session series. They are not kept in gauge vectors, which cost about 650 bytes per series in the registry,
 // but produced from the cached sessions' status when Prometheus scrapes.
 var (
+	sessionLabels = []string{"namespace", "name"}
+
 	tokenExpiryDesc = prometheus.NewDesc("burner_token_expiration_timestamp_seconds",
-		"Unix time at which the token in the session's Secret expires.", []string{"namespace", "name"}, nil)
+		"Unix time at which the token in the session's Secret expires.", sessionLabels, nil)
 	refreshFailingDesc = prometheus.NewDesc("burner_session_refresh_failing",
 		"1 while the session's last attempt to issue or refresh its token failed, with the failure's reason; absent "+
-			"otherwise.", []string{"namespace", "name", "reason"}, nil)
+			"otherwise.", append(sessionLabels[:2:2], "reason"), nil)
 	nextRefreshDesc = prometheus.NewDesc("burner_session_next_refresh_timestamp_seconds",
-		"Unix time at which the operator plans to replace the session's token (status.refreshAt).",
-		[]string{"namespace", "name"}, nil)
+		"Unix time at which the operator plans to replace the session's token (status.refreshAt).", sessionLabels, nil)
 	// As cert-manager's certmanager_certificate_ready_status: one series per possible status, 1 for the current one.
 	readyStatusDesc = prometheus.NewDesc("burner_session_ready_status",
 		"The session's Ready condition: 1 for the series whose condition label is the current status, 0 for the others.",
-		[]string{"namespace", "name", "condition"}, nil)
+		append(sessionLabels[:2:2], "condition"), nil)
 )
 
 var conditionStatuses = []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionUnknown}

@@ -144,7 +144,8 @@ func TestHelmChartRefusesUnsafeOrMistypedValues(t *testing.T) {
 			"networkPolicy.burnerAPI.to"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := []string{"template", "burner", chart}
+			args := make([]string, 0, 3+2*len(tc.set))
+			args = append(args, "template", "burner", chart)
 			for _, s := range tc.set {
 				args = append(args, "--set", s)
 			}
