@@ -205,6 +205,34 @@ func TestKustomizePrometheusAppliesServerSide(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubectlDryRun(t, alerts, ns)
+
+	// The test CRDs are strict, so a misspelt field in a template fails these tests instead of passing unseen.
+	misspelt := []byte("apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: typo}\n" +
+		"spec: {selector: {}, endpoints: [{port: https, honorlabels: true}]}\n")
+	if out := kubectlApplyFails(t, misspelt, ns); !strings.Contains(out, "honorlabels") {
+		t.Fatalf("the ServiceMonitor CRD accepted a misspelt field:\n%s", out)
+	}
+}
+
+// kubectlApplyFails runs a server-side dry run that must fail, and returns its error output.
+func kubectlApplyFails(t *testing.T, manifest []byte, namespace string) string {
+	t.Helper()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	data, err := testenv.Kubeconfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), "--kubeconfig", kubeconfig,
+		"apply", "--server-side", "--dry-run=server", "-n", namespace, "-f", "-")
+	cmd.Stdin = bytes.NewReader(manifest)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("kubectl apply succeeded, want a failure:\n%s", out)
+	}
+	return string(out)
 }
 
 // TestGracePeriodCoversAnAPICallAndShutdown: a mint in flight when the pod is stopped is written before SIGKILL:
