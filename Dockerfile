@@ -1,9 +1,14 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build of the manager into a distroless, non-root image.
 ARG GO_VERSION=1.26
-FROM golang:${GO_VERSION} AS builder
+# The build image; `make docker-build BASE_IMAGE=...` picks another registry's copy.
+ARG BASE_IMAGE=golang:${GO_VERSION}
+FROM ${BASE_IMAGE} AS builder
 ARG TARGETOS
 ARG TARGETARCH
+# Reported by the burner_operator_build_info metric.
+ARG VERSION=dev
+ARG REVISION=unknown
 WORKDIR /workspace
 # Modules first, so source changes do not invalidate the download layer.
 COPY go.mod go.sum ./
@@ -11,7 +16,9 @@ RUN go mod download
 COPY api/ api/
 COPY cmd/main.go cmd/main.go
 COPY internal/ internal/
-RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags='-s -w' -o manager ./cmd
+RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath \
+    -ldflags="-s -w -X github.com/burner-operator/burner-operator/internal/controller.buildVersion=${VERSION} -X github.com/burner-operator/burner-operator/internal/controller.buildRevision=${REVISION}" \
+    -o manager ./cmd
 
 FROM gcr.io/distroless/static:nonroot
 WORKDIR /

@@ -1,7 +1,10 @@
 package controller
 
 import (
+	"cmp"
 	"context"
+	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -38,7 +41,36 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(apiCalls, apiLatency, tokensIssued, issueFailures, sessionMetrics)
+	metrics.Registry.MustRegister(apiCalls, apiLatency, tokensIssued, issueFailures, sessionMetrics, buildInfo())
+}
+
+// Version and revision of the build, set with -ldflags "-X <this package>.buildVersion=... -X ...buildRevision=...";
+// when unset they come from the Go build information (a `go install ...@version` records both).
+var buildVersion, buildRevision string
+
+// buildInfo is burner_operator_build_info: always 1, with the build in its labels. Every replica exports it, leader
+// or not, so its absence means no manager is being scraped.
+func buildInfo() prometheus.Collector {
+	version, revision := buildVersion, buildRevision
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if version == "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && revision == "" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "burner_operator_build_info",
+		Help: "Always 1; the labels say which build of the manager runs.",
+		ConstLabels: prometheus.Labels{
+			"version": cmp.Or(version, "unknown"), "revision": cmp.Or(revision, "unknown"), "goversion": runtime.Version(),
+		},
+	})
+	g.Set(1)
+	return g
 }
 
 func observeAPICall(err error, took time.Duration) {
@@ -53,12 +85,22 @@ func observeAPICall(err error, took time.Duration) {
 // Per-session series. They are not kept in gauge vectors, which cost about 650 bytes per series in the registry,
 // but produced from the cached sessions' status when Prometheus scrapes.
 var (
+	sessionLabels = []string{"namespace", "name"}
+
 	tokenExpiryDesc = prometheus.NewDesc("burner_token_expiration_timestamp_seconds",
-		"Unix time at which the token in the session's Secret expires.", []string{"namespace", "name"}, nil)
+		"Unix time at which the token in the session's Secret expires.", sessionLabels, nil)
 	refreshFailingDesc = prometheus.NewDesc("burner_session_refresh_failing",
-		"1 while the session's last attempt to issue or refresh its token failed; absent otherwise.",
-		[]string{"namespace", "name"}, nil)
+		"1 while the session's last attempt to issue or refresh its token failed, with the failure's reason; absent "+
+			"otherwise.", append(sessionLabels[:2:2], "reason"), nil)
+	nextRefreshDesc = prometheus.NewDesc("burner_session_next_refresh_timestamp_seconds",
+		"Unix time at which the operator plans to replace the session's token (status.refreshAt).", sessionLabels, nil)
+	// As cert-manager's certmanager_certificate_ready_status: one series per possible status, 1 for the current one.
+	readyStatusDesc = prometheus.NewDesc("burner_session_ready_status",
+		"The session's Ready condition: 1 for the series whose condition label is the current status, 0 for the others.",
+		append(sessionLabels[:2:2], "condition"), nil)
 )
+
+var conditionStatuses = []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionUnknown}
 
 // sessionMetrics is the collector of the per-session series; SetupWithManager points it at the manager's cache.
 var sessionMetrics = &sessionCollector{}
@@ -81,6 +123,8 @@ func (c *sessionCollector) use(reader client.Reader, elected <-chan struct{}) {
 func (c *sessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- tokenExpiryDesc
 	ch <- refreshFailingDesc
+	ch <- nextRefreshDesc
+	ch <- readyStatusDesc
 }
 
 func (c *sessionCollector) Collect(ch chan<- prometheus.Metric) {
@@ -105,9 +149,26 @@ func (c *sessionCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(tokenExpiryDesc, prometheus.GaugeValue,
 				float64(bs.Status.ExpiresAt.Unix()), bs.Namespace, bs.Name)
 		}
+		if bs.Status.RefreshAt != nil {
+			ch <- prometheus.MustNewConstMetric(nextRefreshDesc, prometheus.GaugeValue,
+				float64(bs.Status.RefreshAt.Unix()), bs.Namespace, bs.Name)
+		}
 		if synced := meta.FindStatusCondition(bs.Status.Conditions, burnerv1alpha1.ConditionSynced); synced != nil &&
 			synced.Status == metav1.ConditionFalse {
-			ch <- prometheus.MustNewConstMetric(refreshFailingDesc, prometheus.GaugeValue, 1, bs.Namespace, bs.Name)
+			ch <- prometheus.MustNewConstMetric(refreshFailingDesc, prometheus.GaugeValue, 1, bs.Namespace, bs.Name,
+				synced.Reason)
+		}
+		ready := metav1.ConditionUnknown
+		if c := meta.FindStatusCondition(bs.Status.Conditions, burnerv1alpha1.ConditionReady); c != nil {
+			ready = c.Status
+		}
+		for _, status := range conditionStatuses {
+			v := 0.0
+			if status == ready {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(readyStatusDesc, prometheus.GaugeValue, v, bs.Namespace, bs.Name,
+				string(status))
 		}
 	}
 }

@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
+)
+
+func newInspectCommand(o *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect NAME",
+		Short: "Show the claims of a session's token (never the token or its signature) and check its expiry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ns, err := o.client()
+			if err != nil {
+				return err
+			}
+			bs, err := getSession(cmd, c, ns, args[0])
+			if err != nil {
+				return err
+			}
+			var s corev1.Secret
+			key := client.ObjectKey{Namespace: ns, Name: bs.TokenSecretName()}
+			if err := c.Get(cmd.Context(), key, &s); err != nil {
+				if apierrors.IsNotFound(err) {
+					return fmt.Errorf("burnersession %q has no token Secret %q yet (see `kubectl burner status %s`)",
+						bs.Name, key.Name, bs.Name)
+				}
+				return err
+			}
+			// Parse's errors never quote the Secret's values.
+			tok, err := tokensecret.Parse(&s)
+			if err != nil {
+				return fmt.Errorf("token Secret %q: %w", key.Name, err)
+			}
+			jwt, err := decodeJWT(tok.Value)
+			if err != nil {
+				return fmt.Errorf("token Secret %q: %w", key.Name, err)
+			}
+			return o.printInspect(bs, &s, tok, jwt)
+		},
+	}
+}
+
+// claims of a JWT, decoded without verifying the signature (the plugin has no key to verify it with).
+type claims struct {
+	alg    string
+	values map[string]any
+}
+
+// errNotJWT is all that is said about a token that cannot be decoded: a parser's message could quote part of it.
+var errNotJWT = errors.New("the token is not a readable JWT (header.payload.signature, base64url JSON)")
+
+// decodeJWT reads the header's algorithm and the payload's claims. The signature is never decoded or kept.
+func decodeJWT(token string) (claims, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return claims{}, errNotJWT
+	}
+	var header struct {
+		Alg string `json:"alg"`
+	}
+	if err := decodeSegment(parts[0], &header); err != nil {
+		return claims{}, errNotJWT
+	}
+	c := claims{alg: header.Alg}
+	if err := decodeSegment(parts[1], &c.values); err != nil {
+		return claims{}, errNotJWT
+	}
+	return c, nil
+}
+
+func decodeSegment(seg string, v any) error {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(seg, "="))
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// Claims shown first, with the name a person looks for; any others follow in name order.
+var knownClaims = []struct{ name, label string }{
+	{"sub", "Wallet (sub)"},
+	{"scopes", "Scopes"},
+	{"iat", "Issued (iat)"},
+	{"nbf", "Not before (nbf)"},
+	{"exp", "Expires (exp)"},
+	{"jti", "ID (jti)"},
+	{"iss", "Issuer (iss)"},
+	{"aud", "Audience (aud)"},
+}
+
+var timeClaims = map[string]bool{"iat": true, "nbf": true, "exp": true}
+
+func (o *options) printInspect(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret, tok tokensecret.Token,
+	c claims) error {
+	now := o.clock.Now()
+	w := tabwriter.NewWriter(o.streams.Out, 0, 8, 2, ' ', 0)
+	line := func(label, format string, args ...any) {
+		_, _ = fmt.Fprintf(w, label+":\t"+format+"\n", args...)
+	}
+	line("Session", "%s/%s", bs.Namespace, bs.Name)
+	if r := meta.FindStatusCondition(bs.Status.Conditions, burnerv1alpha1.ConditionReady); r != nil {
+		line("Ready", "%s (%s): %s", r.Status, r.Reason, r.Message)
+	} else {
+		line("Ready", "Unknown")
+	}
+	line("Token Secret", "%s (issued %s, expiresAt %s)", s.Name, when(now, tok.IssuedAt), when(now, tok.ExpiresAt))
+	line("Algorithm", "%s (signature not verified, not shown)", orNone(c.alg))
+
+	rest := maps.Clone(c.values)
+	for _, k := range knownClaims {
+		if v, ok := rest[k.name]; ok {
+			line(k.label, "%s", claimString(now, k.name, v))
+			delete(rest, k.name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(rest)) {
+		line(name, "%s", claimString(now, name, rest[name]))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return expiryVerdict(o.streams.Out, tok.ExpiresAt, c.values["exp"])
+}
+
+// expiryVerdict says whether the Secret's expiresAt, which the operator schedules refreshes by, is the token's
+// own exp. The Secret keeps whole seconds, so they agree when equal to the second.
+func expiryVerdict(out io.Writer, expiresAt time.Time, exp any) error {
+	t, ok := unixTime(exp)
+	var err error
+	switch {
+	case !ok:
+		_, err = fmt.Fprintln(out, "Expiry check: the token has no exp claim; the Secret's expiresAt cannot be checked.")
+	case t.Unix() == expiresAt.Unix():
+		_, err = fmt.Fprintln(out, "Expiry check: the Secret's expiresAt agrees with the token's exp.")
+	default:
+		_, err = fmt.Fprintf(out, "Expiry check: MISMATCH: the Secret's expiresAt is %s, the token's exp is %s (%s).\n",
+			expiresAt.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339), expiresAt.Sub(t))
+	}
+	return err
+}
+
+func claimString(now time.Time, name string, v any) string {
+	if timeClaims[name] {
+		if t, ok := unixTime(v); ok {
+			return when(now, t)
+		}
+	}
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, 0, len(v))
+		for _, e := range v {
+			parts = append(parts, fmt.Sprint(e))
+		}
+		return strings.Join(parts, " ")
+	default:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+}
+
+func unixTime(v any) (time.Time, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return time.Time{}, false
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(f), 0), true
+}
+
+// when renders t as RFC 3339 with the time left or passed.
+func when(now, t time.Time) string {
+	mt := metav1.NewTime(t)
+	rel := until(now, &mt, "")
+	if t.Before(now) {
+		rel = strings.TrimSpace(rel)
+	} else {
+		rel = "in " + rel
+	}
+	return fmt.Sprintf("%s (%s)", t.UTC().Format(time.RFC3339), rel)
+}

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+)
+
+func newRefreshCommand(o *options) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "refresh NAME... | --all",
+		Short: "Ask for one new token per session (sets a new force-refresh annotation value)",
+		Example: `  kubectl burner refresh payments-burner
+  kubectl burner refresh --all -n payments`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) > 0) {
+				return errors.New("name one or more sessions, or pass --all")
+			}
+			c, ns, err := o.client()
+			if err != nil {
+				return err
+			}
+			var sessions []burnerv1alpha1.BurnerSession
+			if all {
+				var list burnerv1alpha1.BurnerSessionList
+				if err := c.List(cmd.Context(), &list, client.InNamespace(ns)); err != nil {
+					return err
+				}
+				if len(list.Items) == 0 {
+					_, _ = fmt.Fprintf(o.streams.ErrOut, "No BurnerSessions found in namespace %s.\n", ns)
+				}
+				sessions = list.Items
+			} else {
+				for _, name := range args {
+					bs, err := getSession(cmd, c, ns, name)
+					if err != nil {
+						return err
+					}
+					sessions = append(sessions, *bs)
+				}
+			}
+			for i := range sessions {
+				if err := o.refresh(cmd, c, &sessions[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "refresh every session of the namespace")
+	return cmd
+}
+
+// refresh sets a new force-refresh value on bs and prints the change.
+func (o *options) refresh(cmd *cobra.Command, c client.Client, bs *burnerv1alpha1.BurnerSession) error {
+	value, err := o.forceRefreshValue()
+	if err != nil {
+		return err
+	}
+	old, had := bs.Annotations[burnerv1alpha1.ForceRefreshAnnotation]
+	patch := client.MergeFrom(bs.DeepCopy())
+	if bs.Annotations == nil {
+		bs.Annotations = map[string]string{}
+	}
+	bs.Annotations[burnerv1alpha1.ForceRefreshAnnotation] = value
+	if err := c.Patch(cmd.Context(), bs, patch); err != nil {
+		return fmt.Errorf("burnersession %s/%s: %w", bs.Namespace, bs.Name, err)
+	}
+	if !had {
+		old = "<unset>"
+	}
+	_, _ = fmt.Fprintf(o.streams.Out, "burnersession/%s in %s: %s %s -> %s (one new token is on its way)\n",
+		bs.Name, bs.Namespace, burnerv1alpha1.ForceRefreshAnnotation, old, value)
+	return nil
+}
+
+// forceRefreshValue is the time (readable in `kubectl get -o yaml`) plus a random suffix: the operator acts on any
+// new value, and two calls within the same clock tick must still differ.
+func (o *options) forceRefreshValue() (string, error) {
+	suffix := make([]byte, 4)
+	if _, err := rand.Read(suffix); err != nil {
+		return "", err
+	}
+	return o.clock.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(suffix), nil
+}
