@@ -192,8 +192,8 @@ func writeToken(t *testing.T, ns, name string, exp, secretExp time.Time) string 
 		t.Fatal(err)
 	}
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: bs.TokenSecretName()}}
-	tokensecret.Write(s, &bs, tokensecret.Issued{Token: token, IssuedAt: now.Add(-time.Minute), ExpiresAt: secretExp,
-		GrantedScopes: []string{"wallet:read", "transactions:build"}})
+	tokensecret.Write(s, bs.Spec.WalletAddress, tokensecret.Token{Value: token, IssuedAt: now.Add(-time.Minute),
+		ExpiresAt: secretExp, Scopes: []string{"wallet:read", "transactions:build"}, SpecHash: tokensecret.SpecHash(bs.Spec)})
 	if err := env.Client.Create(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}

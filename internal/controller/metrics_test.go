@@ -39,9 +39,9 @@ func TestReadyStatusAndNextRefreshSeries(t *testing.T) {
 	refreshAt := metav1.NewTime(time.Unix(1_900_000_000, 0))
 	for name, st := range map[string]burnerv1alpha1.BurnerSessionStatus{
 		"ok": {RefreshAt: &refreshAt, Conditions: []metav1.Condition{{Type: burnerv1alpha1.ConditionReady,
-			Status: metav1.ConditionTrue, Reason: ReasonTokenValid, LastTransitionTime: refreshAt}}},
+			Status: metav1.ConditionTrue, Reason: burnerv1alpha1.ReasonTokenValid, LastTransitionTime: refreshAt}}},
 		"limited": {Conditions: []metav1.Condition{{Type: burnerv1alpha1.ConditionSynced,
-			Status: metav1.ConditionFalse, Reason: ReasonRateLimited, LastTransitionTime: refreshAt}}},
+			Status: metav1.ConditionFalse, Reason: burnerv1alpha1.ReasonRateLimited, LastTransitionTime: refreshAt}}},
 	} {
 		bs := &burnerv1alpha1.BurnerSession{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
