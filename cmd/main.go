@@ -21,6 +21,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"strings"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
 	// to ensure that exec-entrypoint and run can make use of them.
@@ -42,7 +43,7 @@ func main() {
 		metricsAddr, probeAddr, pprofAddr                string
 		metricsCertPath, metricsCertName, metricsCertKey string
 		secureMetrics, enableHTTP2, leaderElect          bool
-		leaderElectionNamespace                          string
+		leaderElectionNamespace, watchNamespaces         string
 		keyRate, keyRateCeiling                          float64
 		kubeQPS                                          float64
 		kubeBurst                                        int
@@ -56,6 +57,11 @@ func main() {
 	flag.Float64Var(&keyRateCeiling, "api-key-max-qps", float64(burnerapi.DefaultKeyRateCeiling),
 		"Most Burner API calls per second per API key the operator may learn to make.")
 	flag.IntVar(&o.KeyBurst, "api-key-burst", burnerapi.DefaultKeyBurst, "Burst of Burner API calls per API key.")
+	flag.StringVar(&o.ClusterResourceNamespace, "cluster-resource-namespace", operator.PodNamespace(),
+		"Namespace of the API key Secrets of ClusterBurnerIssuers; defaults to the namespace the operator runs in.")
+	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to manage BurnerSessions and BurnerIssuers in (empty: all). The operator then "+
+			"reads and writes Secrets only there and in --cluster-resource-namespace, and needs Roles only there.")
 	flag.IntVar(&o.Concurrency, "max-concurrent-reconciles", operator.DefaultConcurrency,
 		"Number of BurnerSessions reconciled in parallel.")
 	flag.Float64Var(&kubeQPS, "kube-api-qps", operator.DefaultKubeQPS, "QPS of the Kubernetes API client.")
@@ -97,6 +103,11 @@ func main() {
 		metricsOpts.CertDir, metricsOpts.CertName, metricsOpts.KeyName = metricsCertPath, metricsCertName, metricsCertKey
 	}
 	o.KeyRate, o.KeyRateCeiling = rate.Limit(keyRate), rate.Limit(keyRateCeiling)
+	for ns := range strings.SplitSeq(watchNamespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			o.WatchNamespaces = append(o.WatchNamespaces, ns)
+		}
+	}
 	o.Manager = ctrl.Options{
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  probeAddr,

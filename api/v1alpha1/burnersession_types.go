@@ -56,8 +56,25 @@ type SecretKeySelector struct {
 	Key string `json:"key,omitempty"`
 }
 
+// IssuerReference names the issuer a session gets its tokens from.
+type IssuerReference struct {
+	// kind is BurnerIssuer (in the session's namespace) or ClusterBurnerIssuer.
+	// +optional
+	// +kubebuilder:default=BurnerIssuer
+	// +kubebuilder:validation:Enum=BurnerIssuer;ClusterBurnerIssuer
+	Kind string `json:"kind,omitempty"`
+
+	// name of the issuer.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
 // BurnerSessionSpec declares the session token to keep valid in a Secret.
 // +kubebuilder:validation:XValidation:rule="has(self.secretName) == has(oldSelf.secretName) && (!has(self.secretName) || self.secretName == oldSelf.secretName)",message="secretName is immutable: create a new BurnerSession to write to another Secret"
+// +kubebuilder:validation:XValidation:rule="has(self.issuerRef) != has(self.apiKeySecretRef)",message="set exactly one of issuerRef and apiKeySecretRef"
 type BurnerSessionSpec struct {
 	// walletAddress is the Solana address (base58, 32 bytes) the token is bound to.
 	// +required
@@ -81,9 +98,15 @@ type BurnerSessionSpec struct {
 	// +kubebuilder:validation:Maximum=3600
 	TTLSeconds int32 `json:"ttlSeconds,omitempty"`
 
-	// apiKeySecretRef names the Secret (same namespace) holding the Burner API key.
-	// +required
-	APIKeySecretRef SecretKeySelector `json:"apiKeySecretRef"`
+	// apiKeySecretRef names the Secret (same namespace) holding the Burner API key; it must carry the label
+	// burner.aerosol.com/api-key: "true". Exactly one of this and issuerRef.
+	// +optional
+	APIKeySecretRef SecretKeySelector `json:"apiKeySecretRef,omitzero"`
+
+	// issuerRef names the BurnerIssuer (same namespace) or ClusterBurnerIssuer that holds the API key and the
+	// policy. Exactly one of this and apiKeySecretRef.
+	// +optional
+	IssuerRef *IssuerReference `json:"issuerRef,omitempty"`
 
 	// secretName is the Secret the token is written to; it defaults to the BurnerSession's name. Immutable.
 	// +optional

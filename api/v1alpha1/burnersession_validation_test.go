@@ -76,8 +76,19 @@ func TestValidation(t *testing.T) {
 			wantErr: []string{"spec.ttlSeconds", "greater than or equal to 60"}},
 		{name: "ttl not an integer", edit: func(s map[string]any) { s["ttlSeconds"] = "300" },
 			wantErr: []string{"spec.ttlSeconds", "integer"}},
-		{name: "missing key ref", edit: func(s map[string]any) { delete(s, "apiKeySecretRef") },
-			wantErr: []string{"spec.apiKeySecretRef", "Required"}},
+		{name: "neither key ref nor issuer", edit: func(s map[string]any) { delete(s, "apiKeySecretRef") },
+			wantErr: []string{"exactly one of issuerRef and apiKeySecretRef"}},
+		{name: "both key ref and issuer", edit: func(s map[string]any) {
+			s["issuerRef"] = map[string]any{"kind": "ClusterBurnerIssuer", "name": "platform"}
+		}, wantErr: []string{"exactly one of issuerRef and apiKeySecretRef"}},
+		{name: "issuer", edit: func(s map[string]any) {
+			delete(s, "apiKeySecretRef")
+			s["issuerRef"] = map[string]any{"kind": "ClusterBurnerIssuer", "name": "platform"}
+		}},
+		{name: "issuer of an unknown kind", edit: func(s map[string]any) {
+			delete(s, "apiKeySecretRef")
+			s["issuerRef"] = map[string]any{"kind": "Issuer", "name": "platform"}
+		}, wantErr: []string{"spec.issuerRef.kind", "Unsupported value"}},
 		{name: "key ref without name", edit: func(s map[string]any) { s["apiKeySecretRef"] = map[string]any{"key": "k"} },
 			wantErr: []string{"spec.apiKeySecretRef.name", "Required"}},
 		{name: "key ref bad key", edit: func(s map[string]any) {
@@ -106,6 +117,51 @@ func TestValidation(t *testing.T) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not mention %q", err, want)
 				}
+			}
+		})
+	}
+}
+
+// TestIssuerValidation: what an issuer's schema refuses at admission.
+func TestIssuerValidation(t *testing.T) {
+	ns := env.Namespace(t)
+	issuer := func(kind string, spec map[string]any) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "burner.aerosol.com/v1alpha1", "kind": kind,
+			"metadata": map[string]any{"generateName": "issuer-"}, "spec": spec,
+		}}
+		if kind == "BurnerIssuer" {
+			u.SetNamespace(ns)
+		}
+		return u
+	}
+	key := map[string]any{"name": "platform-key"}
+	selector := map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"team": "a"}}}
+	for _, tc := range []struct {
+		name    string
+		obj     *unstructured.Unstructured
+		wantErr string
+	}{
+		{"cluster issuer with every rule", issuer("ClusterBurnerIssuer", map[string]any{
+			"url": "https://api.aerosol.com", "apiKeySecretRef": key, "policy": map[string]any{
+				"namespaceSelector": selector["namespaceSelector"], "allowedWallets": []any{wallet},
+				"allowedScopes": []any{"wallet:read"}, "maxTTLSeconds": int64(600)}}), ""},
+		{"loopback http", issuer("ClusterBurnerIssuer", map[string]any{"url": "http://127.0.0.1:8089",
+			"apiKeySecretRef": key}), ""},
+		{"plain http elsewhere", issuer("ClusterBurnerIssuer", map[string]any{"url": "http://api.aerosol.com",
+			"apiKeySecretRef": key}), "url must be https://"},
+		{"namespace selector on a BurnerIssuer", issuer("BurnerIssuer", map[string]any{"apiKeySecretRef": key,
+			"policy": selector}), "namespaceSelector applies to a ClusterBurnerIssuer only"},
+		{"no key", issuer("BurnerIssuer", map[string]any{}), "spec.apiKeySecretRef"},
+		{"ttl above the API's maximum", issuer("BurnerIssuer", map[string]any{"apiKeySecretRef": key,
+			"policy": map[string]any{"maxTTLSeconds": int64(7200)}}), "spec.policy.maxTTLSeconds"},
+		{"unknown scope", issuer("BurnerIssuer", map[string]any{"apiKeySecretRef": key,
+			"policy": map[string]any{"allowedScopes": []any{"root"}}}), "spec.policy.allowedScopes[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := env.Client.Create(context.Background(), tc.obj, client.FieldValidation("Strict"))
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
 			}
 		})
 	}

@@ -54,6 +54,24 @@ const (
 	ReasonSecretWriteFailed = "SecretWriteFailed"
 )
 
+// Reasons a session is refused before any call: decided afresh from the issuer, its policy and the key Secret at
+// every reconcile, they show on Ready=False at once, even while an earlier token is still valid (it is left to
+// expire, neither deleted nor rewritten).
+const (
+	ReasonPolicyDenied            = "PolicyDenied"
+	ReasonIssuerNotFound          = "IssuerNotFound"
+	ReasonIssuerNotReady          = "IssuerNotReady"
+	ReasonAPIKeySecretNotLabelled = "APIKeySecretNotLabelled"
+)
+
+// Reasons of an issuer's Ready condition, besides the API key reasons above.
+const (
+	// ReasonKeyAvailable (Ready=True): the key Secret exists, is opted in and holds a key, and the URL is valid.
+	ReasonKeyAvailable = "KeyAvailable"
+	// ReasonInvalidURL (Ready=False): spec.url is not a URL the operator may call.
+	ReasonInvalidURL = "InvalidURL"
+)
+
 // Reasons of events that are not failures.
 const (
 	// ReasonShortLifetime (Warning): the granted lifetime is too short for mounted copies to catch up.

@@ -115,7 +115,8 @@ func run() error {
 
 	c := env.Client
 	if err := c.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: demoNS, Name: keyName},
+		ObjectMeta: metav1.ObjectMeta{Namespace: demoNS, Name: keyName,
+			Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
 		StringData: map[string]string{burnerv1alpha1.DefaultAPIKeySecretKey: demoKey},
 	}); err != nil {
 		return err

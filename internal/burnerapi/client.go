@@ -138,7 +138,15 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	endpoint := c.endpoint
+	if req.BaseURL != "" {
+		base, err := ValidateBaseURL(req.BaseURL)
+		if err != nil {
+			return nil, &Error{Kind: KindInvalidRequest, Message: "invalid API URL: " + err.Error()}
+		}
+		endpoint = base.JoinPath(SessionsPath).String()
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, &Error{Kind: KindUpstream, Message: "cannot build request", cause: err}
 	}

@@ -24,6 +24,9 @@ type Request struct {
 	// NeedBy is when the caller's current token expires (zero for a first issue); it is not sent. A token about to
 	// expire gets its slot reserved ahead of callers with time to spare.
 	NeedBy time.Time
+	// BaseURL, if set, is the API to call instead of the Client's (an issuer's spec.url); it must pass
+	// ValidateBaseURL.
+	BaseURL string
 }
 
 // Session is a minted session token. Its formatting methods redact Token, so printing a Session with any fmt verb

@@ -131,23 +131,23 @@ func TestCacheKeepsOnlySessionSecretsWhole(t *testing.T) {
 	}
 }
 
-// TestAPIKeyMemoForgetsUnusedKeys: the memo holds the selected key only, and drops keys no session has used for a
-// while (a deleted Secret, a session moved to another key).
+// TestAPIKeyMemoForgetsUnusedKeys: the memo holds the selected key only, by resourceVersion, and drops keys no
+// session has used for a while (a deleted Secret, a session moved to another key).
 func TestAPIKeyMemoForgetsUnusedKeys(t *testing.T) {
 	var m keyMemo
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	a, b := client.ObjectKey{Namespace: "ns", Name: "a"}, client.ObjectKey{Namespace: "ns", Name: "b"}
-	m.put(a, "apiKey", readKey{version: "1", value: "ka"}, now)
+	m.put(a, "apiKey", readKey{version: "1", value: "ka", labelled: true}, now)
 	if _, ok := m.get(a, "apiKey", "2", now); ok {
 		t.Fatal("a key read at another resourceVersion was served")
 	}
 	for i := range 3 {
 		now = now.Add(5 * time.Minute)
 		if i < 2 {
-			m.put(b, "apiKey", readKey{version: "1", value: "kb"}, now)
+			m.put(b, "apiKey", readKey{version: "1", value: "kb", labelled: true}, now)
 		}
 	}
-	m.put(b, "apiKey", readKey{version: "2", value: "kb2"}, now.Add(time.Minute))
+	m.put(b, "apiKey", readKey{version: "2", value: "kb2", labelled: true}, now.Add(time.Minute))
 	if _, ok := m.get(a, "apiKey", "1", now); ok {
 		t.Fatal("a key unused for 15 minutes is still held")
 	}

@@ -29,9 +29,11 @@ var env *testenv.Env
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
 
 const (
-	wallet  = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy"
-	wallet2 = "11111111111111111111111111111111"
-	apiKey  = "ak_test_7f3c9e1d5b"
+	// clusterResourceNamespace holds ClusterBurnerIssuers' key Secrets in these tests.
+	clusterResourceNamespace = "burner-system"
+	wallet                   = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy"
+	wallet2                  = "11111111111111111111111111111111"
+	apiKey                   = "ak_test_7f3c9e1d5b"
 )
 
 // fixture is one test's namespace, fake clock and simulator, with a reconciler that tests drive by calling
@@ -75,15 +77,17 @@ func (f *fixture) newReconciler() *BurnerSessionReconciler {
 	f.events = events.NewFakeRecorder(100)
 	return &BurnerSessionReconciler{
 		Client: env.Client, APIReader: env.Client, Scheme: env.Client.Scheme(),
-		Recorder: f.events, Clock: f.clock, API: api,
+		Recorder: f.events, Clock: f.clock, API: api, ClusterResourceNamespace: clusterResourceNamespace,
+		secrets: &secretReader{cache: env.Client, otherSecrets: env.Client, apiServer: env.Client, clock: f.clock},
 	}
 }
 
 func (f *fixture) createKey(name, value string) *corev1.Secret {
 	f.t.Helper()
 	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
-		Data:       map[string][]byte{burnerv1alpha1.DefaultAPIKeySecretKey: []byte(value)},
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name,
+			Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
+		Data: map[string][]byte{burnerv1alpha1.DefaultAPIKeySecretKey: []byte(value)},
 	}
 	if err := env.Client.Create(f.ctx, s); err != nil {
 		f.t.Fatal(err)
@@ -234,4 +238,61 @@ func (f *fixture) sessionSeries(name string) map[string]float64 {
 func (f *fixture) condition(name, condType string) *metav1.Condition {
 	f.t.Helper()
 	return meta.FindStatusCondition(f.session(name).Status.Conditions, condType)
+}
+
+// platformKey creates, once per test, the cluster resource namespace and a labelled key Secret in it, named after
+// the test's namespace so tests sharing the control plane do not collide; it returns the Secret's name.
+func (f *fixture) platformKey(value string) string {
+	f.t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: clusterResourceNamespace}}
+	if err := env.Client.Create(f.ctx, ns); client.IgnoreAlreadyExists(err) != nil {
+		f.t.Fatal(err)
+	}
+	name := "key-" + f.ns
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: clusterResourceNamespace, Name: name,
+			Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
+		Data: map[string][]byte{burnerv1alpha1.DefaultAPIKeySecretKey: []byte(value)},
+	}
+	if err := env.Client.Create(f.ctx, s); err != nil {
+		f.t.Fatal(err)
+	}
+	return name
+}
+
+// clusterIssuer creates a ClusterBurnerIssuer named after the test's namespace, with the platform key, checks it,
+// and returns its name.
+func (f *fixture) clusterIssuer(policy *burnerv1alpha1.IssuerPolicy) string {
+	f.t.Helper()
+	ci := &burnerv1alpha1.ClusterBurnerIssuer{
+		ObjectMeta: metav1.ObjectMeta{Name: "platform-" + f.ns},
+		Spec: burnerv1alpha1.BurnerIssuerSpec{
+			APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: f.platformKey(apiKey)},
+			Policy:          policy,
+		},
+	}
+	if err := env.Client.Create(f.ctx, ci); err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { _ = env.Client.Delete(context.Background(), ci) })
+	f.checkIssuer(true, client.ObjectKeyFromObject(ci))
+	return ci.Name
+}
+
+// checkIssuer runs the issuer reconciler of that kind once.
+func (f *fixture) checkIssuer(cluster bool, key client.ObjectKey) {
+	f.t.Helper()
+	ir := &IssuerReconciler{Client: env.Client, Recorder: f.events, Cluster: cluster,
+		ClusterResourceNamespace: clusterResourceNamespace, secrets: f.r.secrets}
+	if _, err := ir.Reconcile(f.ctx, ctrl.Request{NamespacedName: key}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// useIssuer makes a session reference a ClusterBurnerIssuer instead of its own key Secret.
+func useIssuer(kind, name string) func(*burnerv1alpha1.BurnerSession) {
+	return func(bs *burnerv1alpha1.BurnerSession) {
+		bs.Spec.APIKeySecretRef = burnerv1alpha1.SecretKeySelector{}
+		bs.Spec.IssuerRef = &burnerv1alpha1.IssuerReference{Kind: kind, Name: name}
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/issuer"
 	"github.com/burner-operator/burner-operator/internal/policy"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
@@ -17,15 +18,15 @@ import (
 // issue mints a new token and writes it, unless the spec or the key cannot work, a recorded failure still holds
 // the attempt back, or the per-key limiter defers the call.
 func (r *BurnerSessionReconciler) issue(
-	ctx context.Context, bs *burnerv1alpha1.BurnerSession, in policy.Input, reason, message string,
+	ctx context.Context, bs *burnerv1alpha1.BurnerSession, in policy.Input, src issuer.Source, reason, message string,
 ) (outcome, error) {
 	if err := burnerapi.ValidateWalletAddress(bs.Spec.WalletAddress); err != nil {
-		return attemptFailed(in, attemptFingerprint(in, ""), failure{
+		return attemptFailed(in, attemptFingerprint(in, src, ""), failure{
 			Reason: burnerv1alpha1.ReasonInvalidSpec, Message: "spec.walletAddress: " + err.Error(),
 		}), nil
 	}
-	apiKey, keyVersion, f := r.apiKey(ctx, bs)
-	fingerprint := attemptFingerprint(in, keyVersion)
+	apiKey, keyVersion, f := r.secrets.apiKey(ctx, src.KeySecret, src.KeyField)
+	fingerprint := attemptFingerprint(in, src, keyVersion)
 	if f != nil {
 		return attemptFailed(in, fingerprint, *f), nil
 	}
@@ -38,7 +39,7 @@ func (r *BurnerSessionReconciler) issue(
 	req := burnerapi.Request{
 		WalletAddress: bs.Spec.WalletAddress, Scopes: scopeStrings(bs.Spec.Scopes), TTLSeconds: bs.Spec.TTLSeconds,
 		// The per-key limiter holds a slot for this caller, and serves tokens about to expire first.
-		Caller: bs.Namespace + "/" + bs.Name,
+		Caller: bs.Namespace + "/" + bs.Name, BaseURL: src.URL,
 	}
 	if in.Usable() {
 		req.NeedBy = in.Token.ExpiresAt
@@ -71,10 +72,14 @@ func (r *BurnerSessionReconciler) issue(
 	return outcome{in: policy.NewInput(bs, written, r.Clock.Now()), minted: true}, nil
 }
 
-// attemptFingerprint fingerprints what an attempt is made with (spec, force-refresh value, key Secret version), so
-// that a failure that needs a change waits for one.
-func attemptFingerprint(in policy.Input, keyVersion string) string {
-	h := sha256.Sum256([]byte(in.SpecHash + "\x00" + in.ForceRefresh + "\x00" + keyVersion))
+// attemptFingerprint fingerprints what an attempt is made with (spec, force-refresh value, key Secret version, the
+// issuer's URL), so that a failure that needs a change waits for one.
+func attemptFingerprint(in policy.Input, src issuer.Source, keyVersion string) string {
+	inputs := in.SpecHash + "\x00" + in.ForceRefresh + "\x00" + keyVersion
+	if src.URL != "" {
+		inputs += "\x00" + src.URL
+	}
+	h := sha256.Sum256([]byte(inputs))
 	return hex.EncodeToString(h[:8])
 }
 

@@ -23,31 +23,13 @@ func (r *BurnerSessionReconciler) tokenSecret(ctx context.Context, bs *burnerv1a
 	if err == nil {
 		return s, nil
 	}
-	if r.otherSecrets != nil && r.secretVersion(ctx, key) == "" {
+	if r.secrets.meta(ctx, key) == nil {
 		return nil, nil
 	}
 	if err := r.APIReader.Get(ctx, key, s); err != nil {
 		return nil, client.IgnoreNotFound(err)
 	}
 	return s, nil
-}
-
-// secretVersion is the resourceVersion of a Secret the caches know: the metadata-only cache of unmanaged Secrets, or
-// the main cache (a key Secret may carry the managed-by label too). "" when there is no such Secret (or no such
-// cache: a reconciler driven directly by tests).
-func (r *BurnerSessionReconciler) secretVersion(ctx context.Context, key client.ObjectKey) string {
-	if r.otherSecrets == nil {
-		return ""
-	}
-	m := secretMetadata()
-	if err := r.otherSecrets.Get(ctx, key, m); err == nil {
-		return m.ResourceVersion
-	}
-	s := &corev1.Secret{}
-	if err := r.Get(ctx, key, s); err == nil {
-		return s.ResourceVersion
-	}
-	return ""
 }
 
 func secretMetadata() *metav1.PartialObjectMetadata {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"sync"
 
-	"golang.org/x/sync/singleflight"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -44,18 +43,19 @@ type BurnerSessionReconciler struct {
 	// patchedFrom records, per session, the resourceVersion its last status patch was computed from (see
 	// patchStatus).
 	patchedFrom sync.Map
-	// apiKeys holds the API keys read, by resourceVersion, and keyReads joins concurrent reads of one (see apiKey).
-	apiKeys  keyMemo
-	keyReads singleflight.Group
-	// otherSecrets is a metadata-only cache of the Secrets the main cache leaves out (those without the managed-by
-	// label): it tells whether one exists, and at which resourceVersion, without reading its data.
-	otherSecrets client.Reader
+	// ClusterResourceNamespace holds the key Secrets of ClusterBurnerIssuers.
+	ClusterResourceNamespace string
+
+	// secrets reads key Secrets and the metadata of Secrets the main cache does not hold; set up by Setup.
+	secrets *secretReader
 }
 
 // The verbs the manager uses, and no more (TestManagerRunsUnderInstalledRBAC runs it under them). Setting
 // blockOwnerDeletion on the token Secret's owner reference needs update on burnersessions/finalizers where the
-// OwnerReferencesPermissionEnforcement admission plugin is on (OpenShift and others).
+// OwnerReferencesPermissionEnforcement admission plugin is on (OpenShift and others). Namespaces are read for
+// their labels, which an issuer's namespaceSelector matches.
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions/status,verbs=patch
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
@@ -103,6 +103,13 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 		reason, message, _ := policy.SecretNotOwned(in)
 		return outcome{in: in, failure: &failure{Reason: reason, Message: message}, source: refused}, nil
 	}
+	src, refusal, err := r.source(ctx, bs)
+	if err != nil {
+		return outcome{}, err
+	}
+	if refusal != nil {
+		return outcome{in: in, failure: refusal, source: refused}, nil
+	}
 	reason, message, due := policy.NeedsToken.Evaluate(in)
 	if want, ok := r.lastIssued.restore(in); ok {
 		if err := r.writeSecret(ctx, bs, want); err != nil {
@@ -119,5 +126,5 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 	if !due {
 		return outcome{in: in}, nil
 	}
-	return r.issue(ctx, bs, in, reason, message)
+	return r.issue(ctx, bs, in, src, reason, message)
 }

@@ -42,7 +42,7 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 		// expired while the session waited for the limiter). The session comes back exactly when its slot is due
 		// (the limiter holds it only that long), or at its token's expiry if that is sooner.
 		if meta.IsStatusConditionTrue(st.Conditions, burnerv1alpha1.ConditionReady) {
-			meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, nil))
+			meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, nil, false))
 		}
 		if in.Usable() && in.Now.Before(in.Token.ExpiresAt) {
 			return ctrl.Result{RequeueAfter: min(o.heldBack, in.Token.ExpiresAt.Sub(in.Now))}
@@ -60,7 +60,7 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 		synced.Status, synced.Reason, synced.Message = metav1.ConditionFalse, f.Reason, burnerapi.Truncate(f.Message)
 	}
 	meta.SetStatusCondition(&st.Conditions, synced)
-	meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, f))
+	meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, f, o.source == refused))
 	st.ObservedGeneration = bs.Generation
 
 	switch {
@@ -88,11 +88,14 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 
 // readyCondition is Ready from the Secret: True while it holds a usable token (a failing refresh shows in Synced),
 // otherwise False with the reason, preferring the failure that keeps a new token from coming (Expired excepted,
-// which says it all).
-func readyCondition(bs *burnerv1alpha1.BurnerSession, in policy.Input, f *failure) metav1.Condition {
+// which says it all). A refusal (an issuer missing or not ready, its policy, a key Secret that does not opt in)
+// makes Ready False at once: the token left in the Secret is no longer one the session may have.
+func readyCondition(bs *burnerv1alpha1.BurnerSession, in policy.Input, f *failure, refusal bool) metav1.Condition {
 	cond := metav1.Condition{Type: burnerv1alpha1.ConditionReady, ObservedGeneration: bs.Generation}
 	reason, message, notReady := policy.NotReady.Evaluate(in)
 	switch {
+	case refusal:
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, f.Reason, burnerapi.Truncate(f.Message)
 	case !notReady:
 		cond.Status, cond.Reason = metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid
 		cond.Message = fmt.Sprintf("token valid until %s, refresh at %s",

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/issuer"
 	"github.com/burner-operator/burner-operator/internal/policy"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
@@ -47,7 +48,7 @@ func writeFailed(in policy.Input, err error) (outcome, error) {
 	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
 		return outcome{}, err
 	}
-	return attemptFailed(in, attemptFingerprint(in, ""), failure{Reason: burnerv1alpha1.ReasonSecretWriteFailed,
+	return attemptFailed(in, attemptFingerprint(in, issuer.Source{}, ""), failure{Reason: burnerv1alpha1.ReasonSecretWriteFailed,
 		Message: fmt.Sprintf("cannot write Secret %q: %s", in.Session.TokenSecretName(), writeError(err))}), nil
 }
 

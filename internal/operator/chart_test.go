@@ -169,12 +169,23 @@ func TestHelmChartCRDsAreOptional(t *testing.T) {
 	}
 }
 
-// TestChartCRDMatchesGenerated: the CRD the chart installs is the one `make manifests` generates.
+// TestChartCRDMatchesGenerated: the CRDs the chart installs are the ones `make manifests` generates, all of them.
 func TestChartCRDMatchesGenerated(t *testing.T) {
-	rendered := find(t, helmTemplate(t, "default"), "CustomResourceDefinition")
-	generated := readYAML(t, filepath.Join("config", "crd", "bases", "burner.aerosol.com_burnersessions.yaml"))
-	if !reflect.DeepEqual(jsonRoundTrip(t, rendered.Object["spec"]), jsonRoundTrip(t, generated["spec"])) {
-		t.Fatal("the chart's CRD differs from config/crd/bases (run make manifests)")
+	generated, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "crd", "bases", "*.yaml"))
+	var rendered int
+	for _, o := range objects(t, helmTemplate(t, "default")) {
+		if o.GetKind() != "CustomResourceDefinition" {
+			continue
+		}
+		rendered++
+		want := readYAML(t, filepath.Join("config", "crd", "bases", "burner.aerosol.com_"+
+			strings.TrimSuffix(o.GetName(), ".burner.aerosol.com")+".yaml"))
+		if !reflect.DeepEqual(jsonRoundTrip(t, o.Object["spec"]), jsonRoundTrip(t, want["spec"])) {
+			t.Fatalf("the chart's CRD %s differs from config/crd/bases (run make manifests)", o.GetName())
+		}
+	}
+	if rendered != len(generated) || rendered == 0 {
+		t.Fatalf("the chart renders %d CRDs, config/crd/bases holds %d", rendered, len(generated))
 	}
 }
 

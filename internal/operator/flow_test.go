@@ -23,7 +23,7 @@ func TestKeySecretChangeRetriggers(t *testing.T) {
 			f := newFlow(t)
 			key := f.tokenSecret("burner-api-key")
 			if labelled {
-				key.Labels = map[string]string{tokensecret.ManagedByLabel: tokensecret.ManagedByValue}
+				key.Labels[tokensecret.ManagedByLabel] = tokensecret.ManagedByValue
 				if err := env.Client.Update(f.ctx, key); err != nil {
 					t.Fatal(err)
 				}

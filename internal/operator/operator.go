@@ -7,6 +7,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +52,11 @@ type Options struct {
 	KeyBurst       int
 	KeyRateCeiling rate.Limit
 	Concurrency    int
+	// ClusterResourceNamespace holds the key Secrets of ClusterBurnerIssuers.
+	ClusterResourceNamespace string
+	// WatchNamespaces limits the operator to these namespaces (empty: all); the cluster resource namespace is
+	// watched too.
+	WatchNamespaces []string
 	// Clock drives every time decision; nil means the real clock.
 	Clock clock.Clock
 	// HTTPClient, if set, is used for API calls (tests route it to the simulator).
@@ -74,6 +82,18 @@ func (c *currentCollector) Collect(ch chan<- prometheus.Metric) {
 	if col := c.Load(); col != nil {
 		(*col).Collect(ch)
 	}
+}
+
+// PodNamespace is the namespace the operator runs in: POD_NAMESPACE (set from the downward API in the manifests),
+// else the service account's namespace, else burner-system (out of a cluster, e.g. `make run`).
+func PodNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if ns, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+		return strings.TrimSpace(string(ns))
+	}
+	return "burner-system"
 }
 
 // NewScheme returns a scheme with the Kubernetes built-in types and BurnerSession.
@@ -113,7 +133,11 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if mo.Scheme == nil {
 		mo.Scheme = NewScheme()
 	}
-	mo.Cache = internalcontroller.CacheOptions()
+	namespaces := o.WatchNamespaces
+	if len(namespaces) > 0 && !slices.Contains(namespaces, o.ClusterResourceNamespace) {
+		namespaces = append(slices.Clone(namespaces), o.ClusterResourceNamespace)
+	}
+	mo.Cache = internalcontroller.CacheOptions(namespaces)
 	if mo.LeaderElectionID == "" {
 		mo.LeaderElectionID = LeaderElectionID
 	}
@@ -125,14 +149,17 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 
 	r := &internalcontroller.BurnerSessionReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Scheme:    mgr.GetScheme(),
-		Recorder:  mgr.GetEventRecorder("burner-operator"),
-		Clock:     o.Clock,
-		API:       api,
+		Client:                   mgr.GetClient(),
+		APIReader:                mgr.GetAPIReader(),
+		Scheme:                   mgr.GetScheme(),
+		Recorder:                 mgr.GetEventRecorder("burner-operator"),
+		Clock:                    o.Clock,
+		API:                      api,
+		ClusterResourceNamespace: o.ClusterResourceNamespace,
 	}
-	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.Concurrency}); err != nil {
+	if err := internalcontroller.Setup(mgr, r, internalcontroller.SetupOptions{
+		Controller: controller.Options{MaxConcurrentReconciles: o.Concurrency}, Namespaces: namespaces,
+	}); err != nil {
 		return nil, err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

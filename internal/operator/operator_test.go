@@ -79,8 +79,9 @@ func newFlow(t *testing.T, simOpts ...burnersim.Option) *flow {
 	t.Cleanup(f.sim.Close)
 	f.url = url
 	key := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "burner-api-key"},
-		Data:       map[string][]byte{"apiKey": []byte(apiKey)},
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "burner-api-key",
+			Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
+		Data: map[string][]byte{"apiKey": []byte(apiKey)},
 	}
 	if err := env.Client.Create(f.ctx, key); err != nil {
 		t.Fatal(err)

@@ -54,14 +54,14 @@ func NewInput(bs *burnerv1alpha1.BurnerSession, secret *corev1.Secret, now time.
 // Usable says whether the Secret is ours and holds a parsable token, so its times can be reported.
 func (in Input) Usable() bool { return in.Owned && in.ParseErr == nil }
 
-// Func is one check: violated reports that the check failed, with the reason and a message saying why.
-type Func func(Input) (reason, message string, violated bool)
+// Func is one check of an input: violated reports that the check failed, with the reason and a message saying why.
+type Func[T any] func(T) (reason, message string, violated bool)
 
 // Chain evaluates checks in order and stops at the first violation.
-type Chain []Func
+type Chain[T any] []Func[T]
 
 // Evaluate runs the chain.
-func (c Chain) Evaluate(in Input) (reason, message string, violated bool) {
+func (c Chain[T]) Evaluate(in T) (reason, message string, violated bool) {
 	for _, check := range c {
 		if reason, message, violated = check(in); violated {
 			return reason, message, true
@@ -72,13 +72,13 @@ func (c Chain) Evaluate(in Input) (reason, message string, violated bool) {
 
 // NeedsToken says whether a new token must be issued into a Secret the session owns (or that does not exist yet):
 // ownership is checked before it, since a foreign Secret is a reason to refuse, not to mint.
-var NeedsToken = Chain{
+var NeedsToken = Chain[Input]{
 	SecretMissing, SecretMissingData, ExpiresAtUnparsable, SpecChanged, ForceRefreshRequested, NearingExpiry,
 }
 
 // NotReady says why the Secret does not hold a usable token. It ignores force-refresh and the refresh time: the
 // old token stays usable until it expires.
-var NotReady = Chain{
+var NotReady = Chain[Input]{
 	SecretMissing, SecretNotOwned, SecretMissingData, ExpiresAtUnparsable, SpecChanged, Expired,
 }
 

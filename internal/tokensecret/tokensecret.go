@@ -120,19 +120,24 @@ func Write(s *corev1.Secret, wallet string, t Token) {
 	}
 }
 
-// SpecHash fingerprints everything a token depends on: the wallet, the scopes (order-insensitive), the ttl and the
-// API key reference. Labels, annotations and other metadata are deliberately left out.
+// SpecHash fingerprints everything a token depends on: the wallet, the scopes (order-insensitive), the ttl and where
+// the key comes from (the API key reference, or the issuer). Labels, annotations and other metadata are deliberately
+// left out. The issuer is appended only when set, so the hashes of sessions with an inline key stay as they were.
 func SpecHash(spec burnerv1alpha1.BurnerSessionSpec) string {
 	scopes := make([]string, 0, len(spec.Scopes))
 	for _, s := range spec.Scopes {
 		scopes = append(scopes, string(s))
 	}
 	slices.Sort(scopes)
-	h := sha256.New()
-	for _, part := range []string{
+	parts := []string{
 		spec.WalletAddress, strings.Join(scopes, ","), strconv.Itoa(int(spec.TTLSeconds)),
 		spec.APIKeySecretRef.Name, spec.APIKeySecretRef.Key,
-	} {
+	}
+	if ref := spec.IssuerRef; ref != nil {
+		parts = append(parts, ref.Kind, ref.Name)
+	}
+	h := sha256.New()
+	for _, part := range parts {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}

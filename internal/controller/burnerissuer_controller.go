@@ -1,0 +1,147 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
+)
+
+// IssuerReconciler keeps the Ready condition of the issuers of one kind: True when the key Secret exists, opts in
+// and holds a key, and the URL is one the operator may call. Checking makes no API call: calls cost, and the
+// sessions' own calls report what the API thinks of the key.
+type IssuerReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	// Cluster selects ClusterBurnerIssuers (whose key Secrets are in ClusterResourceNamespace); else BurnerIssuers.
+	Cluster                  bool
+	ClusterResourceNamespace string
+
+	secrets *secretReader
+}
+
+// +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnerissuers;clusterburnerissuers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnerissuers/status;clusterburnerissuers/status,verbs=patch
+
+// Reconcile sets the issuer's Ready condition and observedGeneration.
+func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := r.newObject()
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	spec, status := issuerParts(obj)
+	orig := status.DeepCopy()
+	ready := metav1.Condition{Type: burnerv1alpha1.ConditionReady, Status: metav1.ConditionTrue,
+		Reason: burnerv1alpha1.ReasonKeyAvailable, Message: "the API key Secret holds a key and the URL is valid",
+		ObservedGeneration: obj.GetGeneration()}
+	if f := r.check(ctx, obj, spec); f != nil {
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, f.Reason, burnerapi.Truncate(f.Message)
+	}
+	meta.SetStatusCondition(&status.Conditions, ready)
+	status.ObservedGeneration = obj.GetGeneration()
+	if apiequality.Semantic.DeepEqual(orig, status) {
+		return ctrl.Result{}, nil
+	}
+	if ready.Status == metav1.ConditionFalse {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, ready.Reason, "Check", "%s", ready.Message)
+	}
+	patch := client.MergeFrom(r.withStatus(obj, orig))
+	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, obj, patch))
+}
+
+// check returns why the issuer cannot be used, or nil.
+func (r *IssuerReconciler) check(ctx context.Context, obj client.Object, spec *burnerv1alpha1.BurnerIssuerSpec) *failure {
+	if spec.URL != "" {
+		if _, err := burnerapi.ValidateBaseURL(spec.URL); err != nil {
+			return &failure{Reason: burnerv1alpha1.ReasonInvalidURL, Message: "spec.url: " + err.Error()}
+		}
+	}
+	key, field := r.keySecret(obj, spec), spec.APIKeySecretRef.Key
+	if field == "" {
+		field = burnerv1alpha1.DefaultAPIKeySecretKey
+	}
+	_, _, f := r.secrets.apiKey(ctx, key, field)
+	return f
+}
+
+// issuersOfKey maps a Secret to the issuers of this kind whose key it is.
+func (r *IssuerReconciler) issuersOfKey(ctx context.Context, secret client.Object) []reconcile.Request {
+	key := client.MatchingFields{keySecretIndex: secret.GetNamespace() + "/" + secret.GetName()}
+	var reqs []reconcile.Request
+	if r.Cluster {
+		var list burnerv1alpha1.ClusterBurnerIssuerList
+		if err := r.List(ctx, &list, key); err == nil {
+			for _, ci := range list.Items {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ci)})
+			}
+		}
+		return reqs
+	}
+	var list burnerv1alpha1.BurnerIssuerList
+	if err := r.List(ctx, &list, client.InNamespace(secret.GetNamespace()), key); err == nil {
+		for _, ni := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ni)})
+		}
+	}
+	return reqs
+}
+
+func (r *IssuerReconciler) kind() string {
+	if r.Cluster {
+		return burnerv1alpha1.ClusterBurnerIssuerKind
+	}
+	return burnerv1alpha1.BurnerIssuerKind
+}
+
+func (r *IssuerReconciler) newObject() client.Object {
+	if r.Cluster {
+		return &burnerv1alpha1.ClusterBurnerIssuer{}
+	}
+	return &burnerv1alpha1.BurnerIssuer{}
+}
+
+// keySecret locates an issuer's key Secret: in the cluster resource namespace for a ClusterBurnerIssuer.
+func (r *IssuerReconciler) keySecret(obj client.Object, spec *burnerv1alpha1.BurnerIssuerSpec) client.ObjectKey {
+	if r.Cluster {
+		return client.ObjectKey{Namespace: r.ClusterResourceNamespace, Name: spec.APIKeySecretRef.Name}
+	}
+	return client.ObjectKey{Namespace: obj.GetNamespace(), Name: spec.APIKeySecretRef.Name}
+}
+
+// withStatus is a copy of obj carrying status, the base of a merge patch.
+func (r *IssuerReconciler) withStatus(obj client.Object, status *burnerv1alpha1.BurnerIssuerStatus) client.Object {
+	base := obj.DeepCopyObject().(client.Object)
+	_, s := issuerParts(base)
+	*s = *status
+	return base
+}
+
+// issuerParts returns the spec and status of either kind of issuer.
+func issuerParts(obj client.Object) (*burnerv1alpha1.BurnerIssuerSpec, *burnerv1alpha1.BurnerIssuerStatus) {
+	switch o := obj.(type) {
+	case *burnerv1alpha1.ClusterBurnerIssuer:
+		return &o.Spec, &o.Status
+	case *burnerv1alpha1.BurnerIssuer:
+		return &o.Spec, &o.Status
+	}
+	panic(fmt.Sprintf("not an issuer: %T", obj))
+}
+
+// readyOf is an issuer's Ready status and reason, for telling whether it flipped.
+func readyOf(obj client.Object) string {
+	_, status := issuerParts(obj)
+	if c := meta.FindStatusCondition(status.Conditions, burnerv1alpha1.ConditionReady); c != nil {
+		return string(c.Status) + "/" + c.Reason
+	}
+	return ""
+}

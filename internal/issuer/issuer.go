@@ -1,0 +1,119 @@
+// Package issuer answers one question for the BurnerSession reconciler: where do this session's tokens come from?
+// A session names either an issuer (a BurnerIssuer of its own namespace, or a ClusterBurnerIssuer, whose key lives in
+// the cluster resource namespace) or an API key Secret of its own namespace; Resolve turns either into a Source.
+package issuer
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+)
+
+// Source is where a session's tokens come from.
+type Source struct {
+	// Ref is the issuer's index key (see RefOf), "" for a session with its own apiKeySecretRef.
+	Ref string
+	// URL is the API to call; "" for the manager's --burner-api-url.
+	URL string
+	// KeySecret and KeyField locate the API key.
+	KeySecret client.ObjectKey
+	KeyField  string
+	// Policy is the issuer's, nil when there is none (or no issuer).
+	Policy *burnerv1alpha1.IssuerPolicy
+}
+
+// Resolver reads issuers, through the manager's cache.
+type Resolver struct {
+	Reader client.Reader
+	// ClusterResourceNamespace holds the key Secrets of ClusterBurnerIssuers.
+	ClusterResourceNamespace string
+}
+
+// Resolve returns the session's Source. A missing issuer, or one that is not Ready, is a refusal: its reason
+// (IssuerNotFound, IssuerNotReady) and message are returned instead, with a nil error.
+func (r Resolver) Resolve(ctx context.Context, bs *burnerv1alpha1.BurnerSession) (src Source, reason, message string, err error) {
+	ref := bs.Spec.IssuerRef
+	if ref == nil {
+		key := bs.Spec.APIKeySecretRef
+		return Source{KeySecret: client.ObjectKey{Namespace: bs.Namespace, Name: key.Name}, KeyField: keyField(key)},
+			"", "", nil
+	}
+	var spec burnerv1alpha1.BurnerIssuerSpec
+	var status burnerv1alpha1.BurnerIssuerStatus
+	keyNamespace := bs.Namespace
+	if ref.Kind == burnerv1alpha1.ClusterBurnerIssuerKind {
+		var ci burnerv1alpha1.ClusterBurnerIssuer
+		err = r.Reader.Get(ctx, client.ObjectKey{Name: ref.Name}, &ci)
+		spec, status, keyNamespace = ci.Spec, ci.Status, r.ClusterResourceNamespace
+	} else {
+		var ni burnerv1alpha1.BurnerIssuer
+		err = r.Reader.Get(ctx, client.ObjectKey{Namespace: bs.Namespace, Name: ref.Name}, &ni)
+		spec, status = ni.Spec, ni.Status
+	}
+	if err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return Source{}, burnerv1alpha1.ReasonIssuerNotFound, fmt.Sprintf("%s %q not found%s", kindOf(ref),
+				ref.Name, inNamespace(ref, bs.Namespace)), nil
+		}
+		return Source{}, "", "", err
+	}
+	if ready := meta.FindStatusCondition(status.Conditions, burnerv1alpha1.ConditionReady); ready == nil ||
+		ready.Status != "True" {
+		why := "it has not been checked yet"
+		if ready != nil {
+			why = ready.Reason
+		}
+		return Source{}, burnerv1alpha1.ReasonIssuerNotReady, fmt.Sprintf("%s %q is not ready (%s)", kindOf(ref),
+			ref.Name, why), nil
+	}
+	return Source{
+		Ref: RefOf(bs), URL: spec.URL, Policy: spec.Policy,
+		KeySecret: client.ObjectKey{Namespace: keyNamespace, Name: spec.APIKeySecretRef.Name},
+		KeyField:  keyField(spec.APIKeySecretRef),
+	}, "", "", nil
+}
+
+// RefOf is the index key of the issuer a session references, "" when it references none: "ClusterBurnerIssuer/name"
+// or "BurnerIssuer/namespace/name".
+func RefOf(bs *burnerv1alpha1.BurnerSession) string {
+	ref := bs.Spec.IssuerRef
+	if ref == nil {
+		return ""
+	}
+	if ref.Kind == burnerv1alpha1.ClusterBurnerIssuerKind {
+		return ClusterRef(ref.Name)
+	}
+	return NamespacedRef(bs.Namespace, ref.Name)
+}
+
+// ClusterRef and NamespacedRef are the index keys of a ClusterBurnerIssuer and of a BurnerIssuer.
+func ClusterRef(name string) string { return burnerv1alpha1.ClusterBurnerIssuerKind + "/" + name }
+
+func NamespacedRef(namespace, name string) string {
+	return burnerv1alpha1.BurnerIssuerKind + "/" + namespace + "/" + name
+}
+
+func kindOf(ref *burnerv1alpha1.IssuerReference) string {
+	if ref.Kind == "" {
+		return burnerv1alpha1.BurnerIssuerKind
+	}
+	return ref.Kind
+}
+
+func inNamespace(ref *burnerv1alpha1.IssuerReference, namespace string) string {
+	if ref.Kind == burnerv1alpha1.ClusterBurnerIssuerKind {
+		return ""
+	}
+	return fmt.Sprintf(" in namespace %q (a BurnerIssuer serves its own namespace only)", namespace)
+}
+
+func keyField(ref burnerv1alpha1.SecretKeySelector) string {
+	if ref.Key == "" {
+		return burnerv1alpha1.DefaultAPIKeySecretKey
+	}
+	return ref.Key
+}
