@@ -119,6 +119,18 @@ func TestStatusShowsReadinessTimesAndFailures(t *testing.T) {
 		}
 	}
 
+	viaIssuer := &burnerv1alpha1.BurnerSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "via-issuer"},
+		Spec: burnerv1alpha1.BurnerSessionSpec{WalletAddress: wallet, IssuerRef: &burnerv1alpha1.IssuerReference{
+			Kind: burnerv1alpha1.ClusterBurnerIssuerKind, Name: "platform"}},
+	}
+	if err := env.Client.Create(t.Context(), viaIssuer); err != nil {
+		t.Fatal(err)
+	}
+	if r := plugin(t, "status", "-n", ns, "via-issuer"); !strings.Contains(r.stdout, "ClusterBurnerIssuer/platform") {
+		t.Fatalf("a session with an issuer shows it:\n%s%s", r.stdout, r.stderr)
+	}
+
 	all := plugin(t, "status", "-A")
 	if all.code != 0 || !strings.HasPrefix(all.stdout, "NAMESPACE") || !strings.Contains(all.stdout, ns) {
 		t.Fatalf("status -A: exit %d, want a NAMESPACE column with %s:\n%s%s", all.code, ns, all.stdout, all.stderr)

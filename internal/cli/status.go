@@ -86,9 +86,15 @@ func (o *options) printStatus(sessions []burnerv1alpha1.BurnerSession, withNames
 	return w.Flush()
 }
 
-// keySource names where a session's API key comes from, as Kind/name. Today that is always its key Secret; a
-// session that names an issuer will show the issuer's kind and name here instead.
+// keySource names where a session's API key comes from, as Kind/name: its issuer, or its own key Secret.
 func keySource(bs *burnerv1alpha1.BurnerSession) string {
+	if ref := bs.Spec.IssuerRef; ref != nil {
+		kind := ref.Kind
+		if kind == "" {
+			kind = burnerv1alpha1.BurnerIssuerKind
+		}
+		return kind + "/" + ref.Name
+	}
 	return "Secret/" + bs.Spec.APIKeySecretRef.Name
 }
 
