@@ -125,6 +125,9 @@ func run() error {
 	}
 	say("platform team: Secret/%s in namespace %s (opted in), ClusterBurnerIssuer/%s for namespaces labelled %s, "+
 		"scopes wallet:read and transactions:build", keyName, platformNS, issuerName, tenantLabel)
+	if err := waitIssuerReady(ctx, c); err != nil {
+		return err
+	}
 	if err := applySessions(ctx, c); err != nil {
 		return err
 	}
@@ -192,6 +195,24 @@ func create(ctx context.Context, c client.Client, objs ...client.Object) error {
 		}
 	}
 	return nil
+}
+
+// waitIssuerReady waits for the operator to check the issuer (no API call: the key Secret opts in and holds a key).
+func waitIssuerReady(ctx context.Context, c client.Client) error {
+	for {
+		ci := &burnerv1alpha1.ClusterBurnerIssuer{}
+		if err := c.Get(ctx, client.ObjectKey{Name: issuerName}, ci); err == nil {
+			if cond := meta.FindStatusCondition(ci.Status.Conditions, burnerv1alpha1.ConditionReady); cond != nil {
+				say("ClusterBurnerIssuer/%s Ready=%s (%s): %s", issuerName, cond.Status, cond.Reason, cond.Message)
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // reportRefusal prints the refused session's Ready condition once the operator has set it.
