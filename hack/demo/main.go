@@ -1,9 +1,9 @@
 // Command demo runs burner-operator end to end on this machine: a local kube-apiserver and etcd (envtest), the
 // Burner API simulator and the operator as real processes, and the platform layout: a ClusterBurnerIssuer whose key
 // lives in the operator's namespace, a session with a short ttl in an app team's namespace, a session its policy
-// refuses, and a consumer that reads the token Secret the way a pod would. It runs until Ctrl-C, or with DEMO_DURATION set exits 0 as soon as
-// a refresh was observed (non-zero if none was within that time). Everything it starts and every file it writes
-// is removed on exit.
+// refuses, and a consumer that reads the token Secret the way a pod would. It runs until Ctrl-C, or with
+// DEMO_DURATION set exits 0 as soon as a refresh was observed (non-zero if none was within that time). Everything it
+// starts and every file it writes is removed on exit.
 package main
 
 import (
@@ -39,6 +39,7 @@ const (
 	platformNS  = "burner-system" // the operator's namespace: the cluster resource namespace
 	demoNS      = "payments"      // an app team's namespace
 	tenantLabel = "burner.aerosol.com/tenant"
+	labelTrue   = "true"
 	tokenKey    = tokensecret.KeyToken
 )
 
@@ -94,7 +95,8 @@ func run() error {
 	}
 	say("control plane up, CRD installed. Talk to it with:")
 	say("    export KUBECONFIG=%s", kubeconfig)
-	say("    %s get clusterburnerissuers,burnersessions,secrets -A", filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"))
+	say("    %s get clusterburnerissuers,burnersessions,secrets -A",
+		filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"))
 
 	simAddr, err := testenv.FreeAddr()
 	if err != nil {
@@ -157,7 +159,7 @@ func applyPlatform(ctx context.Context, c client.Client) error {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: platformNS}},
 		&corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: keyName,
-				Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
+				Labels: map[string]string{burnerv1alpha1.APIKeyLabel: labelTrue}},
 			StringData: map[string]string{burnerv1alpha1.DefaultAPIKeySecretKey: demoKey},
 		},
 		&burnerv1alpha1.ClusterBurnerIssuer{
@@ -165,7 +167,7 @@ func applyPlatform(ctx context.Context, c client.Client) error {
 			Spec: burnerv1alpha1.BurnerIssuerSpec{
 				APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: keyName},
 				Policy: &burnerv1alpha1.IssuerPolicy{
-					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{tenantLabel: "true"}},
+					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{tenantLabel: labelTrue}},
 					AllowedScopes:     []burnerv1alpha1.Scope{burnerv1alpha1.ScopeWalletRead, burnerv1alpha1.ScopeTransactionsBuild},
 				},
 			},
@@ -183,7 +185,7 @@ func applySessions(ctx context.Context, c client.Client) error {
 		}
 	}
 	return create(ctx, c,
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNS, Labels: map[string]string{tenantLabel: "true"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNS, Labels: map[string]string{tenantLabel: labelTrue}}},
 		sessionAsking(session, burnerv1alpha1.ScopeWalletRead, burnerv1alpha1.ScopeTransactionsBuild),
 		sessionAsking(refused, burnerv1alpha1.ScopeWalletRead, burnerv1alpha1.ScopeTransactionsSubmit))
 }

@@ -199,6 +199,14 @@ func TestOperatorAlerts(t *testing.T) {
 		{"BurnerAPIRateLimited", `load 30s
   burner_session_refresh_failing{namespace="a",name="s",reason="UpstreamError"} 1x60
 `, 0},
+		{"BurnerIssuerOverloaded", `load 30s
+  burner_issuer_demand_calls_per_second{kind="ClusterBurnerIssuer",namespace="",name="platform"} 52x60
+  burner_issuer_allowed_calls_per_second{kind="ClusterBurnerIssuer",namespace="",name="platform"} 50x60
+`, 10 * time.Minute},
+		{"BurnerIssuerOverloaded", `load 30s
+  burner_issuer_demand_calls_per_second{kind="ClusterBurnerIssuer",namespace="",name="platform"} 48x60
+  burner_issuer_allowed_calls_per_second{kind="ClusterBurnerIssuer",namespace="",name="platform"} 50x60
+`, 0},
 		{"BurnerTokenExpired", `load 30s
   burner_token_expiration_timestamp_seconds{namespace="a",name="s"} 300x60
 `, 6*time.Minute + 30*time.Second},

@@ -138,6 +138,21 @@ func (l *KeyLimiter) rateLimited(a admission, retryAfter time.Duration) {
 	a.st.rateLimited(now, a, now.Add(cmp.Or(retryAfter, DefaultBlock)), l.floor)
 }
 
+// Rate is the rate the limiter currently allows with apiKey: the starting rate for a key it has not seen (or has
+// forgotten, idle), else what it has learned.
+func (l *KeyLimiter) Rate(apiKey string) rate.Limit {
+	id := sha256.Sum256([]byte(apiKey))
+	l.mu.Lock()
+	st, ok := l.keys[id]
+	l.mu.Unlock()
+	if !ok {
+		return l.start
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.lim.Limit()
+}
+
 // state returns apiKey's state, creating it at the starting rate. Keys idle for idleEviction are dropped now and
 // then, under the map lock only briefly per key.
 func (l *KeyLimiter) state(apiKey string, now time.Time) *keyState {

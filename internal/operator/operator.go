@@ -159,6 +159,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	if err := internalcontroller.Setup(mgr, r, internalcontroller.SetupOptions{
 		Controller: controller.Options{MaxConcurrentReconciles: o.Concurrency}, Namespaces: namespaces,
+		Limiter: limiter,
 	}); err != nil {
 		return nil, err
 	}
