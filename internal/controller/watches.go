@@ -1,0 +1,111 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/issuer"
+)
+
+// notASessionsSecret passes the events of main-cache Secrets that can matter to other than their owner: any
+// deletion (a Secret in the way gone), and any change of a Secret no session controls (a key Secret with the
+// managed-by label).
+var notASessionsSecret = predicate.Funcs{
+	CreateFunc:  func(e event.CreateEvent) bool { return !controlledBySession(e.Object) },
+	UpdateFunc:  func(e event.UpdateEvent) bool { return !controlledBySession(e.ObjectNew) },
+	DeleteFunc:  func(event.DeleteEvent) bool { return true },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// issuerChanged passes the issuer events its sessions must see: a new spec (policy, key, URL), a Ready that flips,
+// creation and deletion. Other status writes are left out: a ClusterBurnerIssuer may serve thousands of sessions.
+var issuerChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return readyOf(e.ObjectOld) != readyOf(e.ObjectNew)
+	},
+})
+
+// sessionsReferencing maps a Secret to the sessions that use it: as the API key or token Secret of their namespace
+// (a session writing to its own name is found by that name rather than through the index, which so holds one set
+// per API key instead of one per session), or as the key of the issuer they reference.
+func (r *BurnerSessionReconciler) sessionsReferencing(ctx context.Context, secret client.Object) []reconcile.Request {
+	reqs := r.sessionsMatching(ctx, client.InNamespace(secret.GetNamespace()),
+		client.MatchingFields{secretRefsIndex: secret.GetName()})
+	same := &burnerv1alpha1.BurnerSession{}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(secret), same); err == nil && same.Spec.SecretName == "" {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(same)})
+	}
+	key := client.MatchingFields{keySecretIndex: secret.GetNamespace() + "/" + secret.GetName()}
+	var cluster burnerv1alpha1.ClusterBurnerIssuerList
+	if err := r.List(ctx, &cluster, key); err == nil {
+		for _, ci := range cluster.Items {
+			reqs = append(reqs, r.sessionsMatching(ctx, client.MatchingFields{issuerRefIndex: issuer.ClusterRef(ci.Name)})...)
+		}
+	}
+	var namespaced burnerv1alpha1.BurnerIssuerList
+	if err := r.List(ctx, &namespaced, client.InNamespace(secret.GetNamespace()), key); err == nil {
+		for _, ni := range namespaced.Items {
+			reqs = append(reqs, r.sessionsMatching(ctx,
+				client.MatchingFields{issuerRefIndex: issuer.NamespacedRef(ni.Namespace, ni.Name)})...)
+		}
+	}
+	return reqs
+}
+
+// sessionsOfIssuer maps an issuer to the sessions that reference it.
+func (r *BurnerSessionReconciler) sessionsOfIssuer(ctx context.Context, o client.Object) []reconcile.Request {
+	ref := issuer.ClusterRef(o.GetName())
+	if _, ok := o.(*burnerv1alpha1.BurnerIssuer); ok {
+		ref = issuer.NamespacedRef(o.GetNamespace(), o.GetName())
+	}
+	return r.sessionsMatching(ctx, client.MatchingFields{issuerRefIndex: ref})
+}
+
+// sessionsInNamespace maps a namespace whose labels changed to its sessions that use an issuer, whose
+// namespaceSelector may now say otherwise.
+func (r *BurnerSessionReconciler) sessionsInNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
+	var list burnerv1alpha1.BurnerSessionList
+	if err := r.List(ctx, &list, client.InNamespace(ns.GetName())); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, bs := range list.Items {
+		if bs.Spec.IssuerRef != nil && bs.Spec.IssuerRef.Kind == burnerv1alpha1.ClusterBurnerIssuerKind {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&bs)})
+		}
+	}
+	return reqs
+}
+
+func (r *BurnerSessionReconciler) sessionsMatching(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	var list burnerv1alpha1.BurnerSessionList
+	if err := r.List(ctx, &list, opts...); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, bs := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&bs)})
+	}
+	return reqs
+}
