@@ -73,14 +73,7 @@ func TestManagerRunsUnderNamespacedChartRBAC(t *testing.T) {
 		o.Manager.LeaderElectionNamespace = platform
 	})
 	f.createSession("inline", 300)
-	viaIssuer := &burnerv1alpha1.BurnerSession{
-		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "via-issuer"},
-		Spec: burnerv1alpha1.BurnerSessionSpec{WalletAddress: wallet, TTLSeconds: 300,
-			IssuerRef: &burnerv1alpha1.IssuerReference{Kind: burnerv1alpha1.ClusterBurnerIssuerKind, Name: ready.Name}},
-	}
-	if err := env.Client.Create(f.ctx, viaIssuer); err != nil {
-		t.Fatal(err)
-	}
+	f.createClusterIssuerSession("via-issuer", ready.Name)
 	f.waitReady("inline")
 	f.waitReady("via-issuer")
 	f.eventually(30*time.Second, "the Warning event of the issuer without a key, in default", func() bool {
@@ -234,6 +227,20 @@ func TestNamespacedChartValuesAreChecked(t *testing.T) {
 		if out := helmFails(t, "template", "burner", chart, "--set", set); !strings.Contains(out, strings.SplitN(set, "=", 2)[0]) {
 			t.Errorf("--set %s failed without naming the value:\n%s", set, out)
 		}
+	}
+}
+
+// createClusterIssuerSession creates a session (default wallet, 300 s) that gets its tokens from a
+// ClusterBurnerIssuer.
+func (f *flow) createClusterIssuerSession(name, issuerName string) {
+	f.t.Helper()
+	bs := &burnerv1alpha1.BurnerSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
+		Spec: burnerv1alpha1.BurnerSessionSpec{WalletAddress: wallet, TTLSeconds: 300,
+			IssuerRef: &burnerv1alpha1.IssuerReference{Kind: burnerv1alpha1.ClusterBurnerIssuerKind, Name: issuerName}},
+	}
+	if err := env.Client.Create(f.ctx, bs); err != nil {
+		f.t.Fatal(err)
 	}
 }
 
