@@ -80,13 +80,22 @@ type BurnerIssuerSpec struct {
 	Policy *IssuerPolicy `json:"policy,omitempty"`
 }
 
+// Condition types of an issuer besides Ready.
+const (
+	// ConditionCapacity is True while the calls per second its sessions need to stay fresh (their demand) fit in
+	// the rate the API allows with its key, and False, with both figures, when they do not: tokens will then expire
+	// before they can be refreshed.
+	ConditionCapacity = "Capacity"
+)
+
 // BurnerIssuerStatus is the observed state of an issuer.
 type BurnerIssuerStatus struct {
 	// observedGeneration is the generation last reconciled.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready is True when the key Secret exists, is opted in and holds a key, and the URL is valid.
+	// conditions: Ready is True when the key Secret exists, is opted in and holds a key, and the URL is valid;
+	// Capacity says whether the rate the API allows with the key covers what the issuer's sessions need.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -1,3 +1,19 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package v1alpha1_test
 
 import (
@@ -7,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -293,4 +310,29 @@ func writeKubeconfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestExpiresColumnIsReadable: kubectl prints a healthy session's expiry as a time, not as the "<invalid>" a date
+// column shows for a time in the future.
+func TestExpiresColumnIsReadable(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	u := session(nil)
+	u.SetNamespace(ns)
+	if err := env.Client.Create(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	var bs burnerv1alpha1.BurnerSession
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(u), &bs); err != nil {
+		t.Fatal(err)
+	}
+	expires := metav1.NewTime(time.Now().Add(4 * time.Minute).Truncate(time.Second))
+	bs.Status.ExpiresAt = &expires
+	if err := env.Client.Status().Update(ctx, &bs); err != nil {
+		t.Fatal(err)
+	}
+	out, err := kubectl(writeKubeconfig(t), "get", "bsess", "-n", ns)
+	if err != nil || strings.Contains(out, "<invalid>") || !strings.Contains(out, expires.UTC().Format(time.RFC3339)) {
+		t.Fatalf("kubectl get bsess (err %v):\n%s", err, out)
+	}
 }

@@ -70,6 +70,9 @@ const (
 	ReasonKeyAvailable = "KeyAvailable"
 	// ReasonInvalidURL (Ready=False): spec.url is not a URL the operator may call.
 	ReasonInvalidURL = "InvalidURL"
+	// ReasonWithinRate (Capacity=True) and ReasonDemandExceedsRate (Capacity=False, with a Warning event).
+	ReasonWithinRate        = "WithinRate"
+	ReasonDemandExceedsRate = "DemandExceedsRate"
 )
 
 // Reasons of events that are not failures.

@@ -1,8 +1,25 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Command demo runs burner-operator end to end on this machine: a local kube-apiserver and etcd (envtest), the
-// Burner API simulator and the operator as real processes, a sample session with a short ttl, and a consumer that
-// reads the token Secret the way a pod would. It runs until Ctrl-C, or with DEMO_DURATION set exits 0 as soon as
-// a refresh was observed (non-zero if none was within that time). Everything it starts and every file it writes
-// is removed on exit.
+// Burner API simulator and the operator as real processes, and the platform layout: a ClusterBurnerIssuer whose key
+// lives in the operator's namespace, a session with a short ttl in an app team's namespace, a session its policy
+// refuses, and a consumer that reads the token Secret the way a pod would. It runs until Ctrl-C, or with
+// DEMO_DURATION set exits 0 as soon as a refresh was observed (non-zero if none was within that time). Everything it
+// starts and every file it writes is removed on exit.
 package main
 
 import (
@@ -28,13 +45,18 @@ import (
 )
 
 const (
-	demoKey  = "ak_test_demo"
-	demoTTL  = 60
-	wallet   = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy"
-	session  = "demo"
-	keyName  = "burner-api-key"
-	demoNS   = "default"
-	tokenKey = tokensecret.KeyToken
+	demoKey     = "ak_test_demo"
+	demoTTL     = 60
+	wallet      = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy"
+	session     = "demo"
+	refused     = "too-broad"
+	keyName     = "burner-api-key"
+	issuerName  = "platform"
+	platformNS  = "burner-system" // the operator's namespace: the cluster resource namespace
+	demoNS      = "payments"      // an app team's namespace
+	tenantLabel = "burner.aerosol.com/tenant"
+	labelTrue   = "true"
+	tokenKey    = tokensecret.KeyToken
 )
 
 func main() {
@@ -89,7 +111,8 @@ func run() error {
 	}
 	say("control plane up, CRD installed. Talk to it with:")
 	say("    export KUBECONFIG=%s", kubeconfig)
-	say("    %s get burnersessions,secrets", filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"))
+	say("    %s get clusterburnerissuers,burnersessions,secrets -A",
+		filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"))
 
 	simAddr, err := testenv.FreeAddr()
 	if err != nil {
@@ -106,7 +129,8 @@ func run() error {
 	say("Burner API simulator listening on http://%s (log: %s)", simAddr, sim.Log)
 
 	mgr, err := start(dir, "manager", "bin/manager", "--kubeconfig", kubeconfig,
-		"--burner-api-url", "http://"+simAddr, "--health-probe-bind-address", "0", "--metrics-bind-address", "0")
+		"--burner-api-url", "http://"+simAddr, "--cluster-resource-namespace", platformNS,
+		"--health-probe-bind-address", "0", "--metrics-bind-address", "0")
 	if err != nil {
 		return err
 	}
@@ -114,24 +138,20 @@ func run() error {
 	say("operator started (log: %s)", mgr.Log)
 
 	c := env.Client
-	if err := c.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: demoNS, Name: keyName,
-			Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
-		StringData: map[string]string{burnerv1alpha1.DefaultAPIKeySecretKey: demoKey},
-	}); err != nil {
+	if err := applyPlatform(ctx, c); err != nil {
 		return err
 	}
-	if err := c.Create(ctx, &burnerv1alpha1.BurnerSession{
-		ObjectMeta: metav1.ObjectMeta{Namespace: demoNS, Name: session},
-		Spec: burnerv1alpha1.BurnerSessionSpec{
-			WalletAddress: wallet, TTLSeconds: demoTTL,
-			Scopes:          []burnerv1alpha1.Scope{burnerv1alpha1.ScopeWalletRead, burnerv1alpha1.ScopeTransactionsBuild},
-			APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: keyName},
-		},
-	}); err != nil {
+	say("platform team: Secret/%s in namespace %s (opted in), ClusterBurnerIssuer/%s for namespaces labelled %s, "+
+		"scopes wallet:read and transactions:build", keyName, platformNS, issuerName, tenantLabel)
+	if err := waitIssuerReady(ctx, c); err != nil {
 		return err
 	}
-	say("applied Secret/%s and BurnerSession/%s (wallet %s…, ttl %ds)", keyName, session, wallet[:8], demoTTL)
+	if err := applySessions(ctx, c); err != nil {
+		return err
+	}
+	say("app team: BurnerSession/%s in namespace %s (wallet %s…, ttl %ds), and BurnerSession/%s asking for "+
+		"transactions:submit too", session, demoNS, wallet[:8], demoTTL, refused)
+	go reportRefusal(ctx, c)
 
 	refreshed, err := watch(ctx, c, duration > 0)
 	switch {
@@ -145,6 +165,85 @@ func run() error {
 		return nil
 	default:
 		return err
+	}
+}
+
+// applyPlatform creates what the platform team owns: the operator's namespace with the API key Secret, opted in, and
+// a ClusterBurnerIssuer whose policy admits labelled namespaces and two of the three scopes.
+func applyPlatform(ctx context.Context, c client.Client) error {
+	return create(ctx, c,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: platformNS}},
+		&corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: platformNS, Name: keyName,
+				Labels: map[string]string{burnerv1alpha1.APIKeyLabel: labelTrue}},
+			StringData: map[string]string{burnerv1alpha1.DefaultAPIKeySecretKey: demoKey},
+		},
+		&burnerv1alpha1.ClusterBurnerIssuer{
+			ObjectMeta: metav1.ObjectMeta{Name: issuerName},
+			Spec: burnerv1alpha1.BurnerIssuerSpec{
+				APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: keyName},
+				Policy: &burnerv1alpha1.IssuerPolicy{
+					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{tenantLabel: labelTrue}},
+					AllowedScopes:     []burnerv1alpha1.Scope{burnerv1alpha1.ScopeWalletRead, burnerv1alpha1.ScopeTransactionsBuild},
+				},
+			},
+		})
+}
+
+// applySessions creates what the app team owns: its namespace (labelled by the platform team) and two sessions
+// that name the issuer, the second asking for a scope the policy does not allow.
+func applySessions(ctx context.Context, c client.Client) error {
+	sessionAsking := func(name string, scopes ...burnerv1alpha1.Scope) *burnerv1alpha1.BurnerSession {
+		return &burnerv1alpha1.BurnerSession{
+			ObjectMeta: metav1.ObjectMeta{Namespace: demoNS, Name: name},
+			Spec: burnerv1alpha1.BurnerSessionSpec{WalletAddress: wallet, TTLSeconds: demoTTL, Scopes: scopes,
+				IssuerRef: &burnerv1alpha1.IssuerReference{Kind: burnerv1alpha1.ClusterBurnerIssuerKind, Name: issuerName}},
+		}
+	}
+	return create(ctx, c,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNS, Labels: map[string]string{tenantLabel: labelTrue}}},
+		sessionAsking(session, burnerv1alpha1.ScopeWalletRead, burnerv1alpha1.ScopeTransactionsBuild),
+		sessionAsking(refused, burnerv1alpha1.ScopeWalletRead, burnerv1alpha1.ScopeTransactionsSubmit))
+}
+
+func create(ctx context.Context, c client.Client, objs ...client.Object) error {
+	for _, o := range objs {
+		if err := c.Create(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitIssuerReady waits for the operator to check the issuer (no API call: the key Secret opts in and holds a key).
+func waitIssuerReady(ctx context.Context, c client.Client) error {
+	for {
+		ci := &burnerv1alpha1.ClusterBurnerIssuer{}
+		if err := c.Get(ctx, client.ObjectKey{Name: issuerName}, ci); err == nil {
+			if cond := meta.FindStatusCondition(ci.Status.Conditions, burnerv1alpha1.ConditionReady); cond != nil {
+				say("ClusterBurnerIssuer/%s Ready=%s (%s): %s", issuerName, cond.Status, cond.Reason, cond.Message)
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// reportRefusal prints the refused session's Ready condition once the operator has set it.
+func reportRefusal(ctx context.Context, c client.Client) {
+	for ctx.Err() == nil {
+		bs := &burnerv1alpha1.BurnerSession{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: demoNS, Name: refused}, bs); err == nil {
+			if cond := meta.FindStatusCondition(bs.Status.Conditions, burnerv1alpha1.ConditionReady); cond != nil {
+				say("BurnerSession/%s Ready=%s (%s): %s", refused, cond.Status, cond.Reason, cond.Message)
+				return
+			}
+		}
+		time.Sleep(time.Second)
 	}
 }
 

@@ -1,3 +1,19 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Package promrules checks the operator's alerts with Prometheus' own rule parser and evaluates them with its
 // PromQL engine on synthetic series, and checks that the Grafana dashboard's queries parse.
 package promrules
@@ -198,6 +214,14 @@ func TestOperatorAlerts(t *testing.T) {
 `, 15 * time.Minute},
 		{"BurnerAPIRateLimited", `load 30s
   burner_session_refresh_failing{namespace="a",name="s",reason="UpstreamError"} 1x60
+`, 0},
+		{"BurnerIssuerOverloaded", `load 30s
+  burner_issuer_demand_calls_per_second{kind="ClusterBurnerIssuer",namespace="",name="platform"} 52x60
+  burner_issuer_allowed_calls_per_second{kind="ClusterBurnerIssuer",namespace="",name="platform"} 50x60
+`, 10 * time.Minute},
+		{"BurnerIssuerOverloaded", `load 30s
+  burner_issuer_demand_calls_per_second{kind="ClusterBurnerIssuer",namespace="",name="platform"} 48x60
+  burner_issuer_allowed_calls_per_second{kind="ClusterBurnerIssuer",namespace="",name="platform"} 50x60
 `, 0},
 		{"BurnerTokenExpired", `load 30s
   burner_token_expiration_timestamp_seconds{namespace="a",name="s"} 300x60

@@ -1,3 +1,19 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package burnerapi
 
 import (
@@ -136,6 +152,21 @@ func (l *KeyLimiter) rateLimited(a admission, retryAfter time.Duration) {
 	defer a.st.mu.Unlock()
 	now := l.clock.Now()
 	a.st.rateLimited(now, a, now.Add(cmp.Or(retryAfter, DefaultBlock)), l.floor)
+}
+
+// Rate is the rate the limiter currently allows with apiKey: the starting rate for a key it has not seen (or has
+// forgotten, idle), else what it has learned.
+func (l *KeyLimiter) Rate(apiKey string) rate.Limit {
+	id := sha256.Sum256([]byte(apiKey))
+	l.mu.Lock()
+	st, ok := l.keys[id]
+	l.mu.Unlock()
+	if !ok {
+		return l.start
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.lim.Limit()
 }
 
 // state returns apiKey's state, creating it at the starting rate. Keys idle for idleEviction are dropped now and

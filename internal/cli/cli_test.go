@@ -1,3 +1,19 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package cli
 
 import (
@@ -117,6 +133,18 @@ func TestStatusShowsReadinessTimesAndFailures(t *testing.T) {
 		if !strings.Contains(lines[2], want) {
 			t.Errorf("row %q lacks %q", lines[2], want)
 		}
+	}
+
+	viaIssuer := &burnerv1alpha1.BurnerSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "via-issuer"},
+		Spec: burnerv1alpha1.BurnerSessionSpec{WalletAddress: wallet, IssuerRef: &burnerv1alpha1.IssuerReference{
+			Kind: burnerv1alpha1.ClusterBurnerIssuerKind, Name: "platform"}},
+	}
+	if err := env.Client.Create(t.Context(), viaIssuer); err != nil {
+		t.Fatal(err)
+	}
+	if r := plugin(t, "status", "-n", ns, "via-issuer"); !strings.Contains(r.stdout, "ClusterBurnerIssuer/platform") {
+		t.Fatalf("a session with an issuer shows it:\n%s%s", r.stdout, r.stderr)
 	}
 
 	all := plugin(t, "status", "-A")

@@ -1,3 +1,19 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package cli
 
 import (
@@ -86,9 +102,15 @@ func (o *options) printStatus(sessions []burnerv1alpha1.BurnerSession, withNames
 	return w.Flush()
 }
 
-// keySource names where a session's API key comes from, as Kind/name. Today that is always its key Secret; a
-// session that names an issuer will show the issuer's kind and name here instead.
+// keySource names where a session's API key comes from, as Kind/name: its issuer, or its own key Secret.
 func keySource(bs *burnerv1alpha1.BurnerSession) string {
+	if ref := bs.Spec.IssuerRef; ref != nil {
+		kind := ref.Kind
+		if kind == "" {
+			kind = burnerv1alpha1.BurnerIssuerKind
+		}
+		return kind + "/" + ref.Name
+	}
 	return "Secret/" + bs.Spec.APIKeySecretRef.Name
 }
 

@@ -1,3 +1,19 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package controller
 
 import (
@@ -26,6 +42,9 @@ type IssuerReconciler struct {
 	// Cluster selects ClusterBurnerIssuers (whose key Secrets are in ClusterResourceNamespace); else BurnerIssuers.
 	Cluster                  bool
 	ClusterResourceNamespace string
+	// Limiter, if set, is asked the rate each issuer's key may do, which its Capacity condition weighs against the
+	// demand of its sessions every capacityInterval.
+	Limiter RateReporter
 
 	secrets *secretReader
 }
@@ -33,10 +52,15 @@ type IssuerReconciler struct {
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnerissuers;clusterburnerissuers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnerissuers/status;clusterburnerissuers/status,verbs=patch
 
-// Reconcile sets the issuer's Ready condition and observedGeneration.
+// Reconcile sets the issuer's Ready and Capacity conditions and observedGeneration.
 func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := r.newObject()
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			obj.SetNamespace(req.Namespace)
+			obj.SetName(req.Name)
+			r.forgetCapacity(obj)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	spec, status := issuerParts(obj)
@@ -44,34 +68,49 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	ready := metav1.Condition{Type: burnerv1alpha1.ConditionReady, Status: metav1.ConditionTrue,
 		Reason: burnerv1alpha1.ReasonKeyAvailable, Message: "the API key Secret holds a key and the URL is valid",
 		ObservedGeneration: obj.GetGeneration()}
-	if f := r.check(ctx, obj, spec); f != nil {
+	apiKey, f := r.check(ctx, obj, spec)
+	if f != nil {
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, f.Reason, burnerapi.Truncate(f.Message)
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
+	var res ctrl.Result
+	if r.Limiter != nil && f == nil {
+		capacity, err := r.capacity(ctx, obj, apiKey)
+		if err != nil {
+			return res, err
+		}
+		meta.SetStatusCondition(&status.Conditions, capacity)
+		res.RequeueAfter = capacityInterval
+	}
 	status.ObservedGeneration = obj.GetGeneration()
 	if apiequality.Semantic.DeepEqual(orig, status) {
-		return ctrl.Result{}, nil
+		return res, nil
 	}
-	if ready.Status == metav1.ConditionFalse {
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, ready.Reason, "Check", "%s", ready.Message)
+	for _, c := range status.Conditions {
+		if was := meta.FindStatusCondition(orig.Conditions, c.Type); c.Status == metav1.ConditionFalse &&
+			(was == nil || was.Status != c.Status || was.Reason != c.Reason) {
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, c.Reason, "Check", "%s", c.Message)
+		}
 	}
 	patch := client.MergeFrom(r.withStatus(obj, orig))
-	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, obj, patch))
+	return res, client.IgnoreNotFound(r.Status().Patch(ctx, obj, patch))
 }
 
-// check returns why the issuer cannot be used, or nil.
-func (r *IssuerReconciler) check(ctx context.Context, obj client.Object, spec *burnerv1alpha1.BurnerIssuerSpec) *failure {
+// check returns the issuer's API key, or why the issuer cannot be used.
+func (r *IssuerReconciler) check(
+	ctx context.Context, obj client.Object, spec *burnerv1alpha1.BurnerIssuerSpec,
+) (string, *failure) {
 	if spec.URL != "" {
 		if _, err := burnerapi.ValidateBaseURL(spec.URL); err != nil {
-			return &failure{Reason: burnerv1alpha1.ReasonInvalidURL, Message: "spec.url: " + err.Error()}
+			return "", &failure{Reason: burnerv1alpha1.ReasonInvalidURL, Message: "spec.url: " + err.Error()}
 		}
 	}
 	key, field := r.keySecret(obj, spec), spec.APIKeySecretRef.Key
 	if field == "" {
 		field = burnerv1alpha1.DefaultAPIKeySecretKey
 	}
-	_, _, f := r.secrets.apiKey(ctx, key, field)
-	return f
+	apiKey, _, f := r.secrets.apiKey(ctx, key, field)
+	return apiKey, f
 }
 
 // issuersOfKey maps a Secret to the issuers of this kind whose key it is.

@@ -1,3 +1,19 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package controller
 
 import (
@@ -15,6 +31,7 @@ import (
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
@@ -279,14 +296,20 @@ func (f *fixture) clusterIssuer(policy *burnerv1alpha1.IssuerPolicy) string {
 	return ci.Name
 }
 
-// checkIssuer runs the issuer reconciler of that kind once.
-func (f *fixture) checkIssuer(cluster bool, key client.ObjectKey) {
+// checkIssuer runs the issuer reconciler of that kind once (with a limiter that reports the given rates, if any).
+func (f *fixture) checkIssuer(cluster bool, key client.ObjectKey, limiter ...RateReporter) ctrl.Result {
 	f.t.Helper()
 	ir := &IssuerReconciler{Client: env.Client, Recorder: f.events, Cluster: cluster,
 		ClusterResourceNamespace: clusterResourceNamespace, secrets: f.r.secrets}
-	if _, err := ir.Reconcile(f.ctx, ctrl.Request{NamespacedName: key}); err != nil {
+	if len(limiter) > 0 {
+		// Capacity lists the issuer's sessions through a field index, which only a cache serves.
+		ir.Limiter, ir.Client = limiter[0], f.cachedClient()
+	}
+	res, err := ir.Reconcile(f.ctx, ctrl.Request{NamespacedName: key})
+	if err != nil {
 		f.t.Fatal(err)
 	}
+	return res
 }
 
 // useIssuer makes a session reference a ClusterBurnerIssuer instead of its own key Secret.
@@ -295,4 +318,27 @@ func useIssuer(kind, name string) func(*burnerv1alpha1.BurnerSession) {
 		bs.Spec.APIKeySecretRef = burnerv1alpha1.SecretKeySelector{}
 		bs.Spec.IssuerRef = &burnerv1alpha1.IssuerReference{Kind: kind, Name: name}
 	}
+}
+
+// cachedClient is a client reading through a started cache with the controller's field indexes.
+func (f *fixture) cachedClient() client.Client {
+	f.t.Helper()
+	c, err := cache.New(env.Config, cache.Options{Scheme: env.Client.Scheme()})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := addIndexes(c, clusterResourceNamespace); err != nil {
+		f.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	f.t.Cleanup(cancel)
+	go func() { _ = c.Start(ctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		f.t.Fatal("cache did not sync")
+	}
+	cl, err := client.New(env.Config, client.Options{Scheme: env.Client.Scheme(), Cache: &client.CacheOptions{Reader: c}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return cl
 }

@@ -1,3 +1,19 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package controller
 
 import (
@@ -5,9 +21,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/time/rate"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -217,5 +236,46 @@ func TestIssuerReadyCondition(t *testing.T) {
 	wantReady(metav1.ConditionTrue, burnerv1alpha1.ReasonKeyAvailable)
 	if got := f.sim.Calls().Received; got != 0 {
 		t.Fatalf("checking the issuer made %d calls", got)
+	}
+}
+
+// fixedRate is a limiter that allows the same rate with every key.
+type fixedRate rate.Limit
+
+func (r fixedRate) Rate(string) rate.Limit { return rate.Limit(r) }
+
+// TestIssuerSaysWhenDemandExceedsTheRate: the calls per second an issuer's sessions need (one per refresh interval
+// each) are weighed against the rate the per-key limiter allows with its key, regularly; when they do not fit, the
+// issuer's Capacity condition and a Warning event say so, with both figures, as the metrics do.
+func TestIssuerSaysWhenDemandExceedsTheRate(t *testing.T) {
+	f := newFixture(t)
+	name := f.clusterIssuer(nil)
+	for _, s := range []string{"a", "b", "c"} {
+		f.createSession(s, useIssuer(burnerv1alpha1.ClusterBurnerIssuerKind, name))
+		f.reconcile(s) // ttl 300: refreshed every 200 s or so, 0.005 calls/s each
+	}
+	capacity := func() *metav1.Condition {
+		ci := &burnerv1alpha1.ClusterBurnerIssuer{}
+		if err := env.Client.Get(f.ctx, client.ObjectKey{Name: name}, ci); err != nil {
+			t.Fatal(err)
+		}
+		return meta.FindStatusCondition(ci.Status.Conditions, burnerv1alpha1.ConditionCapacity)
+	}
+	if res := f.checkIssuer(true, client.ObjectKey{Name: name}, fixedRate(1)); res.RequeueAfter != capacityInterval {
+		t.Fatalf("requeued after %s: capacity is weighed every %s", res.RequeueAfter, capacityInterval)
+	}
+	if c := capacity(); c == nil || c.Status != metav1.ConditionTrue {
+		t.Fatalf("Capacity %+v with room to spare", c)
+	}
+	f.checkIssuer(true, client.ObjectKey{Name: name}, fixedRate(0.01))
+	c := capacity()
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != burnerv1alpha1.ReasonDemandExceedsRate ||
+		!strings.Contains(c.Message, "need 0.0") || !strings.Contains(c.Message, "allows 0.0") {
+		t.Fatalf("Capacity %+v, want False DemandExceedsRate with both figures", c)
+	}
+	f.wantEvent(burnerv1alpha1.ReasonDemandExceedsRate)
+	labels := []string{burnerv1alpha1.ClusterBurnerIssuerKind, "", name}
+	if d := testutil.ToFloat64(issuerDemand.WithLabelValues(labels...)); d < 0.014 || d > 0.016 {
+		t.Fatalf("demand metric %v, want about 3/200", d)
 	}
 }

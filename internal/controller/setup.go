@@ -1,3 +1,19 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package controller
 
 import (
@@ -96,7 +112,7 @@ func Setup(mgr ctrl.Manager, r *BurnerSessionReconciler, opts SetupOptions) erro
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	if err := addIndexes(mgr, r.ClusterResourceNamespace); err != nil {
+	if err := addIndexes(mgr.GetFieldIndexer(), r.ClusterResourceNamespace); err != nil {
 		return err
 	}
 	notOurs, err := labels.NewRequirement(tokensecret.ManagedByLabel, selection.NotEquals,
@@ -145,8 +161,8 @@ func Setup(mgr ctrl.Manager, r *BurnerSessionReconciler, opts SetupOptions) erro
 		return err
 	}
 	for _, ir := range []*IssuerReconciler{{Cluster: true}, {}} {
-		ir.Client, ir.Recorder, ir.secrets, ir.ClusterResourceNamespace =
-			mgr.GetClient(), r.Recorder, r.secrets, r.ClusterResourceNamespace
+		ir.Client, ir.Recorder, ir.secrets, ir.ClusterResourceNamespace, ir.Limiter =
+			mgr.GetClient(), r.Recorder, r.secrets, r.ClusterResourceNamespace, opts.Limiter
 		toIssuers := handler.EnqueueRequestsFromMapFunc(ir.issuersOfKey)
 		err := ctrl.NewControllerManagedBy(mgr).
 			For(ir.newObject(), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -168,6 +184,8 @@ type SetupOptions struct {
 	// Namespaces limits the Secrets watched to these namespaces (the manager's cache must be limited alike); empty:
 	// all namespaces.
 	Namespaces []string
+	// Limiter is the per-key limiter the issuers' Capacity weighs their demand against; nil: no Capacity.
+	Limiter RateReporter
 }
 
 // namespaces is a cache's DefaultNamespaces for a list of namespaces; nil (all) for none.
@@ -183,8 +201,8 @@ func namespaces(list []string) map[string]cache.Config {
 }
 
 // addIndexes registers the field indexes the watches map through.
-func addIndexes(mgr ctrl.Manager, clusterResourceNamespace string) error {
-	ctx, indexer := context.Background(), mgr.GetFieldIndexer()
+func addIndexes(indexer client.FieldIndexer, clusterResourceNamespace string) error {
+	ctx := context.Background()
 	return errors.Join(
 		indexer.IndexField(ctx, &burnerv1alpha1.BurnerSession{}, secretRefsIndex, func(o client.Object) []string {
 			spec := o.(*burnerv1alpha1.BurnerSession).Spec

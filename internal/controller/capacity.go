@@ -1,0 +1,119 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/issuer"
+)
+
+// RateReporter tells the rate the per-key limiter currently allows with a key; *burnerapi.KeyLimiter implements it.
+type RateReporter interface {
+	Rate(apiKey string) rate.Limit
+}
+
+// capacityInterval is how often an issuer's demand is weighed against its key's rate: both move as sessions come
+// and go and as the limiter learns the API's limit.
+const capacityInterval = 30 * time.Second
+
+// Per-issuer capacity, labelled by the issuer's kind, namespace ("" for a ClusterBurnerIssuer) and name.
+var (
+	issuerLabels = []string{"kind", "namespace", "name"}
+	issuerDemand = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "burner_issuer_demand_calls_per_second",
+		Help: "API calls per second the issuer's sessions need to keep their tokens fresh.",
+	}, issuerLabels)
+	issuerAllowed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "burner_issuer_allowed_calls_per_second",
+		Help: "API calls per second the per-key limiter currently allows with the issuer's key.",
+	}, issuerLabels)
+)
+
+func init() { metrics.Registry.MustRegister(issuerDemand, issuerAllowed) }
+
+// capacity weighs what the issuer's sessions need against what the key may do, records both as metrics, and says
+// so in a condition: when demand exceeds the rate, tokens will expire before they can all be refreshed.
+func (r *IssuerReconciler) capacity(ctx context.Context, obj client.Object, apiKey string) (metav1.Condition, error) {
+	demand, err := r.demand(ctx, obj)
+	allowed := float64(r.Limiter.Rate(apiKey))
+	cond := metav1.Condition{Type: burnerv1alpha1.ConditionCapacity, ObservedGeneration: obj.GetGeneration(),
+		Status: metav1.ConditionTrue, Reason: burnerv1alpha1.ReasonWithinRate,
+		Message: "the rate the API allows with the key covers what the sessions need"}
+	if err != nil {
+		return cond, err
+	}
+	labels := issuerMetricLabels(obj)
+	issuerDemand.WithLabelValues(labels...).Set(demand)
+	issuerAllowed.WithLabelValues(labels...).Set(allowed)
+	if demand > allowed {
+		cond.Status, cond.Reason = metav1.ConditionFalse, burnerv1alpha1.ReasonDemandExceedsRate
+		cond.Message = fmt.Sprintf("the sessions need %.1f calls/s to stay fresh and the API allows %.1f with this "+
+			"key: tokens will expire before they are refreshed; raise the key's quota or split the sessions over "+
+			"issuers with other keys", demand, allowed)
+	}
+	return cond, nil
+}
+
+// demand is the calls per second the issuer's sessions need: one per refresh interval each (the time from issue to
+// refresh of its current token, or two thirds of its ttl before it has one).
+func (r *IssuerReconciler) demand(ctx context.Context, obj client.Object) (float64, error) {
+	ref := issuer.ClusterRef(obj.GetName())
+	if !r.Cluster {
+		ref = issuer.NamespacedRef(obj.GetNamespace(), obj.GetName())
+	}
+	var list burnerv1alpha1.BurnerSessionList
+	if err := r.List(ctx, &list, client.MatchingFields{issuerRefIndex: ref}, client.UnsafeDisableDeepCopy); err != nil {
+		return 0, err
+	}
+	var demand float64
+	for i := range list.Items {
+		st := &list.Items[i].Status
+		interval := time.Duration(list.Items[i].Spec.TTLSeconds) * time.Second * 2 / 3
+		if st.IssuedAt != nil && st.RefreshAt != nil && st.RefreshAt.After(st.IssuedAt.Time) {
+			interval = st.RefreshAt.Sub(st.IssuedAt.Time)
+		}
+		if interval > 0 {
+			demand += 1 / interval.Seconds()
+		}
+	}
+	return demand, nil
+}
+
+// forgetCapacity drops a deleted issuer's series.
+func (r *IssuerReconciler) forgetCapacity(obj client.Object) {
+	issuerDemand.DeleteLabelValues(issuerMetricLabels(obj)...)
+	issuerAllowed.DeleteLabelValues(issuerMetricLabels(obj)...)
+}
+
+func issuerMetricLabels(obj client.Object) []string {
+	_, cluster := obj.(*burnerv1alpha1.ClusterBurnerIssuer)
+	kind := burnerv1alpha1.BurnerIssuerKind
+	if cluster {
+		kind = burnerv1alpha1.ClusterBurnerIssuerKind
+	}
+	return []string{kind, obj.GetNamespace(), obj.GetName()}
+}
