@@ -18,6 +18,7 @@ package operator_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -178,20 +179,7 @@ func TestChartRBACMatchesMarkers(t *testing.T) {
 func TestManagerRunsUnderInstalledRBAC(t *testing.T) {
 	manifest := run(t, nil, tool(t, "KUSTOMIZE"), "build", "config/default")
 	ns := ensureNamespace(t, manifest)
-	sa := ""
-	for _, o := range objects(t, manifest) {
-		switch o.GetKind() {
-		case "ServiceAccount":
-			sa = o.GetName()
-		case "Deployment", "Namespace", "CustomResourceDefinition", "Service":
-			continue
-		}
-		if err := env.Client.Create(t.Context(), o); client.IgnoreAlreadyExists(err) != nil {
-			t.Fatalf("%s %s: %v", o.GetKind(), o.GetName(), err)
-		}
-	}
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + sa}
+	cfg := installRBAC(t, manifest)
 
 	f := newFlow(t)
 	f.startManagerWithConfig(cfg, func(o *operator.Options) {
@@ -203,6 +191,37 @@ func TestManagerRunsUnderInstalledRBAC(t *testing.T) {
 	if strings.Contains(f.logs.String(), "forbidden") {
 		t.Fatalf("the manager hit a forbidden request under the installed RBAC:\n%s", f.logs.String())
 	}
+}
+
+// installRBAC creates the ServiceAccount and the RBAC objects of rendered manifests (nothing else) and returns a
+// config that impersonates that ServiceAccount. What it created is deleted when the test ends.
+func installRBAC(t *testing.T, manifest []byte) *rest.Config {
+	t.Helper()
+	var sa *unstructured.Unstructured
+	for _, o := range objects(t, manifest) {
+		switch o.GetKind() {
+		case "ServiceAccount":
+			sa = o.DeepCopy()
+		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
+		default:
+			continue
+		}
+		if err := env.Client.Create(t.Context(), o); client.IgnoreAlreadyExists(err) != nil {
+			t.Fatalf("%s %s: %v", o.GetKind(), o.GetName(), err)
+		}
+		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), o) })
+	}
+	if sa == nil {
+		t.Fatal("no ServiceAccount in the manifests")
+	}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: serviceAccountUser(sa.GetNamespace(), sa.GetName())}
+	return cfg
+}
+
+// serviceAccountUser is the user name a ServiceAccount authenticates as.
+func serviceAccountUser(namespace, name string) string {
+	return "system:serviceaccount:" + namespace + ":" + name
 }
 
 func readRole(t *testing.T, path string) rbacv1.ClusterRole {

@@ -40,11 +40,7 @@ func TestIssuerChangesReachSessions(t *testing.T) {
 			Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
 		Data: map[string][]byte{"apiKey": []byte(apiKey)},
 	}
-	ci := &burnerv1alpha1.ClusterBurnerIssuer{
-		ObjectMeta: metav1.ObjectMeta{Name: "platform-" + f.ns},
-		Spec: burnerv1alpha1.BurnerIssuerSpec{URL: f.url,
-			APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: key.Name}},
-	}
+	ci := clusterIssuer("platform-"+f.ns, f.url, key.Name)
 	for _, o := range []client.Object{key, ci} {
 		if err := env.Client.Create(f.ctx, o); err != nil {
 			t.Fatal(err)
@@ -53,14 +49,7 @@ func TestIssuerChangesReachSessions(t *testing.T) {
 	t.Cleanup(func() { _ = env.Client.Delete(f.ctx, ci) })
 	withPlatform := func(o *operator.Options) { o.ClusterResourceNamespace = platform }
 	stop := f.startManager(withPlatform)
-	bs := &burnerv1alpha1.BurnerSession{
-		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "pay"},
-		Spec: burnerv1alpha1.BurnerSessionSpec{WalletAddress: wallet, TTLSeconds: 300,
-			IssuerRef: &burnerv1alpha1.IssuerReference{Kind: burnerv1alpha1.ClusterBurnerIssuerKind, Name: ci.Name}},
-	}
-	if err := env.Client.Create(f.ctx, bs); err != nil {
-		t.Fatal(err)
-	}
+	f.createClusterIssuerSession("pay", ci.Name)
 	f.waitReady("pay")
 	first := f.tokenSecret("pay")
 	editIssuer := func(edit func(*burnerv1alpha1.BurnerIssuerSpec)) {
