@@ -79,9 +79,9 @@ func TestManagerRestartMakesNoCalls(t *testing.T) {
 	if calls != 4 {
 		t.Fatalf("%d calls for 4 sessions", calls)
 	}
-	since := reconciles(t)
+	mark := f.logMark()
 	f.startManager(nil)
-	f.waitSettled(since)
+	f.waitReconciled(mark, 1, "a", "b", "c", "d")
 	if got := f.sim.Calls().Total; got != calls {
 		t.Fatalf("restarted manager made %d calls while every token was valid", got-calls)
 	}

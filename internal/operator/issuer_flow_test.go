@@ -102,9 +102,9 @@ func TestIssuerChangesReachSessions(t *testing.T) {
 	// A restart makes no call.
 	stop()
 	calls := f.sim.Calls().Received + moved.Calls().Received
-	since := reconciles(t)
+	mark := f.logMark()
 	f.startManager(withPlatform)
-	f.waitSettled(since)
+	f.waitReconciled(mark, 1, "pay")
 	if got := f.sim.Calls().Received + moved.Calls().Received; got != calls {
 		t.Fatalf("restarted manager made %d calls", got-calls)
 	}

@@ -19,6 +19,7 @@ package operator_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -297,25 +298,29 @@ func metricSum(t *testing.T, name string, match map[string]string) float64 {
 	return sum
 }
 
-var burnerController = map[string]string{"controller": "burnersession"}
+// logMark is where the managers' logs stand now; waitReconciled looks only past it.
+func (f *flow) logMark() int { return len(f.logs.String()) }
 
-// reconciles is how many reconciles of BurnerSessions this process has finished.
-func reconciles(t *testing.T) float64 {
-	return metricSum(t, "controller_runtime_reconcile_total", burnerController)
-}
-
-// waitSettled waits for the positive signal that a manager started after `since` reconciles has done all it was
-// going to do: it has reconciled at least as many times as there are sessions in the cluster (its first sync
-// queues each once), and none is queued or in a worker. Only then does "no call was made" mean something.
-func (f *flow) waitSettled(since float64) {
+// waitReconciled waits for the positive signal that, since mark, a manager has finished at least `times` reconciles
+// of each named session of the test's namespace: controller-runtime logs one "Reconcile done" or "Reconcile
+// successful" line per reconcile at the most verbose level, which the flows capture. Only then does "no call was
+// made" mean something.
+func (f *flow) waitReconciled(mark, times int, names ...string) {
 	f.t.Helper()
-	var all burnerv1alpha1.BurnerSessionList
-	if err := env.Client.List(f.ctx, &all); err != nil {
-		f.t.Fatal(err)
-	}
-	f.eventually(30*time.Second, "the manager to reconcile every session", func() bool {
-		return reconciles(f.t)-since >= float64(len(all.Items)) &&
-			metricSum(f.t, "workqueue_depth", burnerController) == 0 &&
-			metricSum(f.t, "controller_runtime_active_workers", burnerController) == 0
+	f.eventually(30*time.Second, fmt.Sprintf("%d reconciles of %v", times, names), func() bool {
+		lines := strings.Split(f.logs.String()[mark:], "\n")
+		for _, name := range names {
+			done := 0
+			for _, l := range lines {
+				if strings.Contains(l, `"Reconcile `) && strings.Contains(l, `"name":"`+name+`"`) &&
+					strings.Contains(l, `"namespace":"`+f.ns+`"`) && !strings.Contains(l, `"Reconciling"`) {
+					done++
+				}
+			}
+			if done < times {
+				return false
+			}
+		}
+		return true
 	})
 }
