@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	mathrand "math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -62,6 +63,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.faultCount > 0 {
 		s.faultCount--
 		fault = s.fault
+	} else if s.faultShare > 0 && mathrand.Float64() < s.faultShare {
+		fault = s.randomFault
 	}
 	s.mu.Unlock()
 	if !sleep(r, latency) {
