@@ -81,6 +81,19 @@ func (c requestCounts) total() int {
 	return int(n)
 }
 
+// learnedRate is the highest per-key rate the manager's adaptive limiter allows now (0: not reported).
+func (h *harness) learnedRate() float64 {
+	families, err := scrape(h.mgrMetrics)
+	if err != nil {
+		return 0
+	}
+	rate := 0.0
+	for _, m := range families["burner_api_key_rate_limit"].GetMetric() {
+		rate = max(rate, m.GetGauge().GetValue())
+	}
+	return rate
+}
+
 func scrape(url string) (map[string]*dto.MetricFamily, error) {
 	resp, err := http.Get(url) //nolint:gosec // the manager's metrics endpoint on loopback
 	if err != nil {

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/burner-operator/burner-operator/internal/burnersim"
+)
+
+// Chaos mode (-chaos): the faults issue 13 asks the operator to survive, all in one soak.
+const (
+	faultShare         = 0.05             // of API calls answered 503 throughout
+	throttleWindow     = 10 * time.Second // each of the two windows where every call is answered 429
+	outage             = 10 * time.Second // the one cut of the manager's apiserver connection
+	maxMintsPerRefresh = 1.02
+)
+
+type chaosResult struct {
+	kills, cuts int
+	errs        []error // kill and cut goroutines each append under mu
+	mu          sync.Mutex
+}
+
+func (r *chaosResult) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, err)
+}
+
+// startChaos disturbs the running manager until stop: SIGKILL every 20-60 s and an immediate restart, 503s on
+// 5% of API calls, 429 windows at a quarter and three quarters of the run, the apiserver connection cut at half.
+func (h *harness) startChaos(ctx context.Context) (stop func() *chaosResult) {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &chaosResult{}
+	var wg sync.WaitGroup
+	h.sim.FailRandomly(faultShare, burnersim.Fault503)
+	wg.Go(func() {
+		for pause(ctx, 20*time.Second+rand.N(40*time.Second)) {
+			_ = syscall.Kill(h.mgr.Pid(), syscall.SIGKILL)
+			h.stopManager() // reaps it
+			if _, err := h.startManager(ctx); err != nil {
+				r.fail(fmt.Errorf("restarting the manager: %w", err))
+				return
+			}
+			r.kills++
+		}
+	})
+	wg.Go(func() {
+		for _, wait := range []time.Duration{h.c.chaos / 4, h.c.chaos / 2} { // at 1/4 and about 3/4 of the run
+			if !pause(ctx, wait) {
+				return
+			}
+			fmt.Fprintf(os.Stderr, "chaos: 429 for every call for %s\n", throttleWindow)
+			h.setUpstreamLimit(1e-3, 1, 5*time.Second)
+			pause(ctx, throttleWindow)
+			h.limitUpstream()
+		}
+	})
+	wg.Go(func() {
+		if !pause(ctx, h.c.chaos/2) {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "chaos: apiserver connection cut for %s\n", outage)
+		if err := h.proxy.cut(outage); err != nil {
+			r.fail(fmt.Errorf("apiserver proxy: %w", err))
+			return
+		}
+		r.cuts++
+	})
+	return func() *chaosResult {
+		cancel()
+		wg.Wait()
+		h.sim.FailRandomly(0, burnersim.FaultNone)
+		return r
+	}
+}
+
+// chaosReport prints the soak's samples and what the faults cost, and fails on an expired token or on more than
+// maxMintsPerRefresh tokens minted per refresh seen (mints lost to a SIGKILL between mint and write count).
+func (h *harness) chaosReport(w io.Writer, s samples, c *chaosResult, calls0 burnersim.Stats) error {
+	calls := h.sim.Calls()
+	mints := calls.Mints - calls0.Mints
+	status := func(code int) int { return calls.ByStatus[code] - calls0.ByStatus[code] }
+	perRefresh := float64(mints) / float64(max(s.refreshes, 1))
+	r := processRSS(h.mgr.Pid())
+	_, _ = fmt.Fprintf(w, "## Chaos: %d sessions, ttl %d s, %s, Secrets sampled every 500 ms\n\n"+
+		"Machine: %s. Faults: the manager SIGKILLed every 20-60 s and restarted at once, %.0f%% of API calls "+
+		"answered 503, two %s windows of 429s, the apiserver connection cut for %s.\n\n"+
+		"| samples | expired (expiresAt not after the sample) | refreshes seen | mints | mints per refresh | "+
+		"API calls (503 / 429) | restarts survived | apiserver cuts | last manager's RSS peak / now |\n"+
+		"|---|---|---|---|---|---|---|---|---|\n"+
+		"| %d | %d | %d | %d | %.3f | %d (%d / %d) | %d | %d | %s / %s |\n\n",
+		h.c.sessions, h.c.ttl, h.c.soak, machine(), 100*faultShare, throttleWindow, outage,
+		s.samples, s.expired, s.refreshes, mints, perRefresh, calls.Total-calls0.Total,
+		status(http.StatusServiceUnavailable), status(http.StatusTooManyRequests), c.kills, c.cuts,
+		mib(r.peak), mib(r.now))
+	errs := c.errs
+	if s.expired > 0 {
+		errs = append(errs, fmt.Errorf("%d samples saw an expired token", s.expired))
+	}
+	if perRefresh > maxMintsPerRefresh {
+		errs = append(errs, fmt.Errorf("%.3f mints per refresh, over %.2f", perRefresh, maxMintsPerRefresh))
+	}
+	return errors.Join(errs...)
+}
+
+// pause waits d unless ctx ends first; it reports whether to go on.
+func pause(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
