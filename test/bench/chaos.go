@@ -44,6 +44,7 @@ func (h *harness) startChaos(ctx context.Context) (stop func() *chaosResult) {
 	h.sim.FailRandomly(faultShare, burnersim.Fault503)
 	wg.Go(func() {
 		for pause(ctx, 20*time.Second+rand.N(40*time.Second)) {
+			chaosLog("SIGKILL to the manager")
 			_ = syscall.Kill(h.mgr.Pid(), syscall.SIGKILL)
 			h.stopManager() // reaps it
 			if _, err := h.startManager(ctx); err != nil {
@@ -58,7 +59,7 @@ func (h *harness) startChaos(ctx context.Context) (stop func() *chaosResult) {
 			if !pause(ctx, wait) {
 				return
 			}
-			fmt.Fprintf(os.Stderr, "chaos: 429 for every call for %s\n", throttleWindow)
+			chaosLog("429 for every call for %s", throttleWindow)
 			h.setUpstreamLimit(1e-3, 1, 5*time.Second)
 			pause(ctx, throttleWindow)
 			h.limitUpstream()
@@ -68,7 +69,7 @@ func (h *harness) startChaos(ctx context.Context) (stop func() *chaosResult) {
 		if !pause(ctx, h.c.chaos/2) {
 			return
 		}
-		fmt.Fprintf(os.Stderr, "chaos: apiserver connection cut for %s\n", outage)
+		chaosLog("apiserver connection cut for %s", outage)
 		if err := h.proxy.cut(outage); err != nil {
 			r.fail(fmt.Errorf("apiserver proxy: %w", err))
 			return
@@ -85,21 +86,30 @@ func (h *harness) startChaos(ctx context.Context) (stop func() *chaosResult) {
 
 // chaosReport prints the soak's samples and what the faults cost, and fails on an expired token or on more than
 // maxMintsPerRefresh tokens minted per refresh seen (mints lost to a SIGKILL between mint and write count).
-func (h *harness) chaosReport(w io.Writer, s samples, c *chaosResult, calls0 burnersim.Stats) error {
+func (h *harness) chaosReport(ctx context.Context, w io.Writer, s *sampler, c *chaosResult,
+	calls0 burnersim.Stats) error {
+	r := processRSS(h.mgr.Pid())
+	// Stopped gracefully, the manager writes the tokens it has minted: a last pass then sees every refresh that
+	// the mints counted bought, so mints in flight at the end do not count as waste.
+	h.stopManager()
+	time.Sleep(time.Second)
+	if err := s.pass(ctx, h); err != nil {
+		return err
+	}
+	s.logExpired()
 	calls := h.sim.Calls()
 	mints := calls.Mints - calls0.Mints
 	status := func(code int) int { return calls.ByStatus[code] - calls0.ByStatus[code] }
 	perRefresh := float64(mints) / float64(max(s.refreshes, 1))
-	r := processRSS(h.mgr.Pid())
 	_, _ = fmt.Fprintf(w, "## Chaos: %d sessions, ttl %d s, %s, Secrets sampled every 500 ms\n\n"+
 		"Machine: %s. Faults: the manager SIGKILLed every 20-60 s and restarted at once, %.0f%% of API calls "+
 		"answered 503, two %s windows of 429s, the apiserver connection cut for %s.\n\n"+
 		"| samples | expired (expiresAt not after the sample) | refreshes seen | mints | mints per refresh | "+
 		"API calls (503 / 429) | restarts survived | apiserver cuts | last manager's RSS peak / now |\n"+
 		"|---|---|---|---|---|---|---|---|---|\n"+
-		"| %d | %d | %d | %d | %.3f | %d (%d / %d) | %d | %d | %s / %s |\n\n",
+		"| %d | %d (%d Secrets) | %d | %d | %.3f | %d (%d / %d) | %d | %d | %s / %s |\n\n",
 		h.c.sessions, h.c.ttl, h.c.soak, machine(), 100*faultShare, throttleWindow, outage,
-		s.samples, s.expired, s.refreshes, mints, perRefresh, calls.Total-calls0.Total,
+		s.samples, s.expired, len(s.late), s.refreshes, mints, perRefresh, calls.Total-calls0.Total,
 		status(http.StatusServiceUnavailable), status(http.StatusTooManyRequests), c.kills, c.cuts,
 		mib(r.peak), mib(r.now))
 	errs := c.errs
@@ -109,6 +119,7 @@ func (h *harness) chaosReport(w io.Writer, s samples, c *chaosResult, calls0 bur
 	if perRefresh > maxMintsPerRefresh {
 		errs = append(errs, fmt.Errorf("%.3f mints per refresh, over %.2f", perRefresh, maxMintsPerRefresh))
 	}
+	h.keepLogs = len(errs) > 0
 	return errors.Join(errs...)
 }
 
@@ -120,4 +131,9 @@ func pause(ctx context.Context, d time.Duration) bool {
 	case <-time.After(d):
 		return true
 	}
+}
+
+// chaosLog says what fault starts now, to match with the times of expired samples and the manager's log.
+func chaosLog(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().Format(time.TimeOnly)+" chaos: "+format+"\n", args...)
 }

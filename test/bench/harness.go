@@ -47,6 +47,7 @@ type harness struct {
 	mgrMetrics    string
 	pprof         string
 	proxy         *proxy // chaos mode only
+	keepLogs      bool   // a failed chaos run leaves the manager's log for diagnosis
 }
 
 func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, error) {
@@ -108,6 +109,10 @@ func (h *harness) close() {
 	h.sim.Close()
 	if h.proxy != nil {
 		h.proxy.close()
+	}
+	if h.keepLogs {
+		fmt.Fprintf(os.Stderr, "the manager's log is kept in %s\n", h.dir)
+		return
 	}
 	_ = os.RemoveAll(h.dir)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,12 +33,13 @@ func (h *harness) soak(ctx context.Context, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return h.chaosReport(w, s, c, calls0)
+		return h.chaosReport(ctx, w, s, c, calls0)
 	}
 	s, err := h.sample(ctx)
 	if err != nil {
 		return err
 	}
+	s.logExpired()
 	calls := h.sim.Calls().Total - calls0.Total
 	r := processRSS(h.mgr.Pid())
 	_, _ = fmt.Fprintf(w, "## Soak: %d sessions, ttl %d s, %s, Secrets sampled every 500 ms\n\n"+
@@ -50,33 +52,61 @@ func (h *harness) soak(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-type samples struct{ samples, expired, refreshes int }
+// sampler reads every token Secret from the harness's cache. A sample is expired when the Secret's expiresAt is
+// not after the sample time (or unreadable); a refresh is a token that changed since the previous pass.
+type sampler struct {
+	samples, expired, refreshes int
+	tokens                      map[string]string
+	late                        map[string]time.Duration // per expired Secret, the longest it was seen expired
+	first                       map[string]time.Time     // and when it was first seen expired
+}
 
-// sample reads every token Secret from the harness's cache every 500 ms for c.soak. A sample is expired when the
-// Secret's expiresAt is not after the sample time (or unreadable); a refresh is a token that changed.
-func (h *harness) sample(ctx context.Context) (samples, error) {
-	var s samples
-	tokens := map[string]string{}
-	end := time.Now().Add(h.c.soak)
-	for now := time.Now(); now.Before(end); now = time.Now() {
-		var list corev1.SecretList
-		if err := h.sessions.List(ctx, &list); err != nil {
+func newSampler() *sampler {
+	return &sampler{tokens: map[string]string{}, late: map[string]time.Duration{}, first: map[string]time.Time{}}
+}
+
+// sample passes over the Secrets every 500 ms for c.soak.
+func (h *harness) sample(ctx context.Context) (*sampler, error) {
+	s := newSampler()
+	for end := time.Now().Add(h.c.soak); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		if err := s.pass(ctx, h); err != nil {
 			return s, err
 		}
-		for i := range list.Items {
-			secret := &list.Items[i]
-			s.samples++
-			exp, err := time.Parse(time.RFC3339, string(secret.Data[tokensecret.KeyExpiresAt]))
-			if err != nil || !now.Before(exp) {
-				s.expired++
-			}
-			token := string(secret.Data[tokensecret.KeyToken])
-			if prev, ok := tokens[secret.Namespace+"/"+secret.Name]; ok && prev != token {
-				s.refreshes++
-			}
-			tokens[secret.Namespace+"/"+secret.Name] = token
-		}
-		time.Sleep(500 * time.Millisecond)
 	}
 	return s, nil
+}
+
+func (s *sampler) pass(ctx context.Context, h *harness) error {
+	var list corev1.SecretList
+	if err := h.sessions.List(ctx, &list); err != nil {
+		return err
+	}
+	now := time.Now()
+	for i := range list.Items {
+		secret := &list.Items[i]
+		key := secret.Namespace + "/" + secret.Name
+		s.samples++
+		exp, err := time.Parse(time.RFC3339, string(secret.Data[tokensecret.KeyExpiresAt]))
+		if err != nil || !now.Before(exp) {
+			s.expired++
+			if _, seen := s.late[key]; !seen {
+				s.first[key] = now
+			}
+			s.late[key] = max(s.late[key], now.Sub(exp))
+		}
+		token := string(secret.Data[tokensecret.KeyToken])
+		if prev, ok := s.tokens[key]; ok && prev != token {
+			s.refreshes++
+		}
+		s.tokens[key] = token
+	}
+	return nil
+}
+
+// logExpired names the Secrets seen expired, and for how long, on stderr: where to look in the manager's log.
+func (s *sampler) logExpired() {
+	for key, late := range s.late {
+		fmt.Fprintf(os.Stderr, "%s expired: %s, seen up to %.1f s past its expiresAt\n",
+			s.first[key].Format(time.TimeOnly), key, late.Seconds())
+	}
 }
