@@ -8,13 +8,15 @@ import (
 	"time"
 )
 
-// proxy forwards TCP from a fixed loopback port to the apiserver; cut plays an outage of the manager's apiserver
-// connection: every connection closed and nothing listening, then the same port again.
+// proxy forwards TCP from a loopback port to the apiserver; cut plays an outage of the manager's apiserver
+// connection. Its listener stays open through the cut (no other process can take the port meanwhile): every
+// connection open is closed, and every new one closed as soon as accepted.
 type proxy struct {
-	target, addr string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        map[net.Conn]bool
+	target string
+	ln     net.Listener
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]bool
 }
 
 func newProxy(host string) (*proxy, error) {
@@ -22,73 +24,74 @@ func newProxy(host string) (*proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{target: u.Host, addr: "127.0.0.1:0", conns: map[net.Conn]bool{}}
-	if err := p.listen(); err != nil {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		return nil, err
 	}
-	p.addr = p.ln.Addr().String()
+	p := &proxy{target: u.Host, ln: ln, conns: map[net.Conn]bool{}}
+	go p.serve()
 	return p, nil
 }
 
-func (p *proxy) url() string { return "https://" + p.addr }
+func (p *proxy) url() string { return "https://" + p.ln.Addr().String() }
 
-func (p *proxy) listen() error {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.forward(c)
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return // closed
 		}
-	}()
-	return nil
+		if !p.track(c) {
+			_ = c.Close()
+			continue
+		}
+		go p.forward(c)
+	}
+}
+
+// track registers an open connection, unless the proxy is down; it reports whether it did.
+func (p *proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.down {
+		p.conns[c] = true
+	}
+	return !p.down
 }
 
 func (p *proxy) forward(c net.Conn) {
+	defer func() {
+		_ = c.Close()
+		p.mu.Lock()
+		delete(p.conns, c)
+		p.mu.Unlock()
+	}()
 	s, err := net.Dial("tcp", p.target)
 	if err != nil {
-		_ = c.Close()
 		return
 	}
-	p.track(true, c, s)
-	defer p.track(false, c, s)
 	go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
 	_, _ = io.Copy(c, s)
-	_ = c.Close()
+	_ = s.Close()
 }
 
-func (p *proxy) track(open bool, conns ...net.Conn) {
+// cut drops every connection and refuses new ones for d.
+func (p *proxy) cut(d time.Duration) {
+	p.setDown(true)
+	time.Sleep(d)
+	p.setDown(false)
+}
+
+func (p *proxy) setDown(down bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, c := range conns {
-		if open {
-			p.conns[c] = true
-		} else {
-			delete(p.conns, c)
-		}
+	p.down = down
+	for c := range p.conns {
+		_ = c.Close() // forward then closes the apiserver side
 	}
-}
-
-// cut closes the listener and every connection for d, then listens again on the same port.
-func (p *proxy) cut(d time.Duration) error {
-	p.close()
-	time.Sleep(d)
-	return p.listen()
 }
 
 func (p *proxy) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	_ = p.ln.Close()
-	for c := range p.conns {
-		_ = c.Close()
-	}
+	p.setDown(true)
 }
