@@ -247,12 +247,12 @@ func (h *harness) createSessions(ctx context.Context) error {
 
 // phase is what one measured step cost: count sessions issued or refreshed.
 type phase struct {
-	took                                   time.Duration
-	count                                  int
-	apiCalls, mints, throttled             int // answered, answered with a token, answered 429
-	objectWrites, eventWrites, allRequests int
-	learnedRate                            float64
-	events                                 string // by reason (natural refreshes only)
+	took                                              time.Duration
+	count                                             int
+	apiCalls, mints, throttled                        int // answered, answered with a token, answered 429
+	objectWrites, eventWrites, allRequests, conflicts int
+	learnedRate                                       float64
+	events                                            string // by reason (natural refreshes only)
 }
 
 // measure runs trigger and waits until all sessions are handled, counting API calls and apiserver writes.
@@ -284,7 +284,8 @@ func (h *harness) measure(ctx context.Context, name string, begin trigger) (phas
 	p := phase{took: took, count: h.c.sessions, apiCalls: calls.Total - calls0.Total, mints: calls.Mints - calls0.Mints,
 		throttled:    calls.ByStatus[http.StatusTooManyRequests] - calls0.ByStatus[http.StatusTooManyRequests],
 		objectWrites: d.writes("secrets", "") + d.writes("burnersessions", "status"),
-		eventWrites:  d.writes("events", ""), allRequests: d.total(), learnedRate: h.learnedRate()}
+		eventWrites:  d.writes("events", ""), allRequests: d.total(), conflicts: d.conflicts(),
+		learnedRate: h.learnedRate()}
 	fmt.Fprintf(os.Stderr, "%s: %.1fs, %d API calls (%d answered 429), apiserver requests: %s\n", name,
 		took.Seconds(), p.apiCalls, p.throttled, d)
 	return p, nil

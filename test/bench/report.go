@@ -57,7 +57,7 @@ func (r report) check() error {
 func (r report) print(w io.Writer) {
 	out := func(format string, args ...any) { _, _ = fmt.Fprintf(w, format, args...) }
 	row := func(k, format string, args ...any) { out("| %s | %s |\n", k, fmt.Sprintf(format, args...)) }
-	out("## N = %d sessions, %s\n\n", r.sessions, r.setup())
+	out("## N = %d sessions, %d namespaces, %s\n\n", r.sessions, r.namespaces(), r.setup())
 	out("Machine: %s\n\n", machine())
 	out("| measure | value |\n|---|---|\n")
 	if r.floor > 0 {
@@ -96,7 +96,8 @@ func (r report) costRows(row func(k, format string, args ...any), name string, p
 	row("successful API calls per "+name, "%.2f", per(p.mints))
 	row("apiserver writes per "+name+" (Secret + BurnerSession status)", "%.2f (+ %.2f events)",
 		per(p.objectWrites), per(p.eventWrites))
-	row("apiserver requests per "+name+", all verbs", "%.2f", per(p.allRequests))
+	row("apiserver requests per "+name+", all verbs", "%.2f (%d answered 409 Conflict)", per(p.allRequests),
+		p.conflicts)
 	if r.upstreamRate > 0 {
 		row("rate the manager allows per key after "+name+" (burner_api_key_rate_limit, highest key)", "%.1f/s",
 			p.learnedRate)
@@ -125,8 +126,7 @@ func (c config) setup() string {
 	if c.upstreamRate > 0 {
 		limit = fmt.Sprintf("upstream limit %g calls/s per key (burst %d)", c.upstreamRate, c.bucketBurst())
 	}
-	return fmt.Sprintf("%d namespaces, keys %s (%d distinct), %s, API latency %s, ttl %d s", c.namespaces(), c.keys,
-		len(c.apiKeys()), limit, c.latency, c.ttl)
+	return fmt.Sprintf("keys %s, %s, API latency %s, ttl %d s", c.keys, limit, c.latency, c.ttl)
 }
 
 func orNone(s string) string {
