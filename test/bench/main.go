@@ -1,7 +1,9 @@
 // Command bench measures burner-operator at scale on envtest and the in-process simulator (50 ms of API latency):
 // time until N sessions are Ready against the write floor of this machine, API calls and apiserver writes per
 // issue and per refresh, the manager's RSS, the restart (time to steady state, API calls made), and the RSS cost
-// of many unrelated large Secrets. It prints a Markdown report. Run it through `make bench`.
+// of many unrelated large Secrets. Scenarios: one key shared by every session, an upstream rate limit the manager
+// must learn, a scaling curve over N, refreshes at the tokens' own time, and a chaos soak (SIGKILLs, API faults, an
+// apiserver outage). It prints a Markdown report. Run it through `make bench`; BENCHMARKS.md has the commands.
 package main
 
 import (
