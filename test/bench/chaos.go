@@ -103,6 +103,9 @@ func (h *harness) chaosReport(ctx context.Context, w io.Writer, s *sampler, c *c
 		status(http.StatusServiceUnavailable), status(http.StatusTooManyRequests), c.kills, c.cuts,
 		mib(r.peak), mib(r.now))
 	err := c.err
+	if s.refreshes == 0 {
+		err = errors.Join(err, errors.New("no refresh seen, nothing measured: use -ttl 60"))
+	}
 	if s.expired > 0 {
 		err = errors.Join(err, fmt.Errorf("%d samples saw an expired token", s.expired))
 	}
