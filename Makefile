@@ -124,7 +124,7 @@ demo: build envtest-bins ## Run the operator end to end on a local control plane
 BENCH_SESSIONS ?= 1000
 BENCH_ARGS ?=
 .PHONY: bench
-bench: build envtest-bins ## Benchmark on envtest + simulator (BENCH_SESSIONS, BENCH_ARGS e.g. -unrelated-secrets=10000).
+bench: build envtest-bins ## Benchmark on envtest + simulator (BENCH_SESSIONS; BENCH_ARGS e.g. -keys shared -upstream-rate 50, -scaling 1000,3000, -phases issue,natural, -chaos 10m: see BENCHMARKS.md).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./test/bench -sessions $(BENCH_SESSIONS) $(BENCH_ARGS)
 
 .PHONY: sim

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"mime"
 	"net/http"
 	"slices"
@@ -78,6 +79,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.faultCount > 0 {
 		s.faultCount--
 		fault = s.fault
+	} else if s.faultShare > 0 && mathrand.Float64() < s.faultShare {
+		fault = s.randomFault
 	}
 	s.mu.Unlock()
 	if !sleep(r, latency) {

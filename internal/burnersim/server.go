@@ -46,6 +46,8 @@ type Server struct {
 	maxLifetime time.Duration
 	fault       Fault
 	faultCount  int
+	randomFault Fault
+	faultShare  float64
 	limits      map[string]*keyLimit
 	stats       Stats
 
@@ -167,6 +169,14 @@ func (s *Server) FailNext(n int, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fault, s.faultCount = f, n
+}
+
+// FailRandomly makes each later session request fail with f with probability share (0 stops it), for a
+// background error rate; FailNext's faults go first.
+func (s *Server) FailRandomly(share float64, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.randomFault, s.faultShare = f, share
 }
 
 // SetRateLimit limits key to perSecond requests (burst burst); beyond it the simulator answers 429 with a

@@ -251,6 +251,22 @@ func TestFaultsAreCountedAndCleared(t *testing.T) {
 	}
 }
 
+func TestRandomFaultsFollowTheirShareAndStop(t *testing.T) {
+	s, url, clk := newSim(t)
+	c := newClient(t, url, clk)
+	s.FailRandomly(1, Fault503)
+	if _, err := c.CreateSession(context.Background(), key, burnerapi.Request{WalletAddress: wallet}); err == nil {
+		t.Fatal("fault not injected at share 1")
+	}
+	s.FailRandomly(0, Fault503)
+	if _, err := c.CreateSession(context.Background(), key, burnerapi.Request{WalletAddress: wallet}); err != nil {
+		t.Fatalf("fault outlived share 0: %v", err)
+	}
+	if st := s.Calls(); st.ByStatus[503] != 1 || st.Mints != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 func TestAdminHandler(t *testing.T) {
 	s := New(WithKeys(key))
 	h := s.AdminHandler()

@@ -62,6 +62,8 @@ type harness struct {
 	mgr           *testenv.Process
 	mgrMetrics    string
 	pprof         string
+	proxy         *proxy // chaos mode only
+	keepLogs      bool   // a failed chaos run leaves the manager's log for diagnosis
 }
 
 func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, error) {
@@ -79,18 +81,23 @@ func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, erro
 	if h.apiserverHTTP, err = rest.HTTPClientFor(cfg); err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, c.sessions/c.perNamespace+1)
-	for i := range (c.sessions + c.perNamespace - 1) / c.perNamespace {
-		keys = append(keys, apiKey(i))
-	}
-	h.sim = burnersim.New(burnersim.WithKeys(keys...), burnersim.WithLatency(c.latency))
+	h.sim = burnersim.New(burnersim.WithKeys(c.apiKeys()...), burnersim.WithLatency(c.latency))
+	h.limitUpstream()
 	if h.simURL, err = h.sim.Start(); err != nil {
 		return nil, err
 	}
 	if h.dir, err = os.MkdirTemp("", "burner-bench-"); err != nil {
 		return nil, err
 	}
-	data, err := testenv.Kubeconfig(env.Config)
+	// In chaos mode the manager reaches the apiserver through a proxy that can cut the connection.
+	mgrConfig := rest.CopyConfig(env.Config)
+	if c.chaos > 0 {
+		if h.proxy, err = newProxy(env.Config.Host); err != nil {
+			return nil, err
+		}
+		mgrConfig.Host = h.proxy.url()
+	}
+	data, err := testenv.Kubeconfig(mgrConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +123,13 @@ func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, erro
 func (h *harness) close() {
 	h.stopManager()
 	h.sim.Close()
+	if h.proxy != nil {
+		h.proxy.close()
+	}
+	if h.keepLogs {
+		fmt.Fprintf(os.Stderr, "the manager's log is kept in %s\n", h.dir)
+		return
+	}
 	_ = os.RemoveAll(h.dir)
 }
 
@@ -168,13 +182,11 @@ func (h *harness) session(prefix string, i int) *burnerv1alpha1.BurnerSession {
 	}
 }
 
-func (h *harness) namespaces() int { return (h.c.sessions + h.c.perNamespace - 1) / h.c.perNamespace }
-
 // writeFloor is the fastest this machine does the apiserver writes one issue needs (Secret create, status patch),
 // with a bare client, no rate limit and no operator logic. It leaves its objects: it runs on a control plane of its
 // own (see measureFloor).
 func (h *harness) writeFloor(ctx context.Context) (time.Duration, error) {
-	if err := h.ensureNamespaces(ctx, "floor", h.namespaces()); err != nil {
+	if err := h.ensureNamespaces(ctx, "floor", h.c.namespaces()); err != nil {
 		return 0, err
 	}
 	sessions := make([]*burnerv1alpha1.BurnerSession, h.c.sessions)
@@ -240,24 +252,23 @@ func (h *harness) mintOne(ctx context.Context) (string, error) {
 }
 
 func (h *harness) createSessions(ctx context.Context) error {
-	if err := h.ensureNamespaces(ctx, "bench", h.namespaces()); err != nil {
+	if err := h.ensureNamespaces(ctx, "bench", h.c.namespaces()); err != nil {
 		return err
 	}
-	if err := forEach(h.namespaces(), 8, func(i int) error {
-		return h.cl.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: namespace("bench", i), Name: "burner-api-key"},
-			Data:       map[string][]byte{"apiKey": []byte(apiKey(i))},
-		})
-	}); err != nil {
+	if err := h.createKeySecrets(ctx); err != nil {
 		return err
 	}
 	return forEach(h.c.sessions, h.c.concurrency, func(i int) error { return h.cl.Create(ctx, h.session("bench", i)) })
 }
 
-// phase is what one measured step cost.
+// phase is what one measured step cost: count sessions issued or refreshed.
 type phase struct {
-	took                                             time.Duration
-	apiCalls, objectWrites, eventWrites, allRequests int
+	took                                              time.Duration
+	count                                             int
+	apiCalls, mints, throttled                        int // answered, answered with a token, answered 429
+	objectWrites, eventWrites, allRequests, conflicts int
+	learnedRate                                       float64
+	events                                            string // by reason (natural refreshes only)
 }
 
 // measure runs trigger and waits until all sessions are handled, counting API calls and apiserver writes.
@@ -265,7 +276,7 @@ type phase struct {
 type trigger func(context.Context) (progress func() int, err error)
 
 func (h *harness) measure(ctx context.Context, name string, begin trigger) (phase, error) {
-	calls0 := h.sim.Calls().Total
+	calls0 := h.sim.Calls()
 	req0, err := h.apiserverRequests(ctx)
 	if err != nil {
 		return phase{}, err
@@ -285,17 +296,21 @@ func (h *harness) measure(ctx context.Context, name string, begin trigger) (phas
 		return phase{}, err
 	}
 	d := req1.minus(req0)
-	p := phase{took: took, apiCalls: h.sim.Calls().Total - calls0,
+	calls := h.sim.Calls()
+	p := phase{took: took, count: h.c.sessions, apiCalls: calls.Total - calls0.Total, mints: calls.Mints - calls0.Mints,
+		throttled:    calls.ByStatus[http.StatusTooManyRequests] - calls0.ByStatus[http.StatusTooManyRequests],
 		objectWrites: d.writes("secrets", "") + d.writes("burnersessions", "status"),
-		eventWrites:  d.writes("events", ""), allRequests: d.total()}
-	fmt.Fprintf(os.Stderr, "%s: %.1fs, %d API calls, apiserver requests: %s\n", name, took.Seconds(), p.apiCalls, d)
+		eventWrites:  d.writes("events", ""), allRequests: d.total(), conflicts: d.conflicts(),
+		learnedRate: h.learnedRate()}
+	fmt.Fprintf(os.Stderr, "%s: %.1fs, %d API calls (%d answered 429), apiserver requests: %s\n", name,
+		took.Seconds(), p.apiCalls, p.throttled, d)
 	return p, nil
 }
 
 // poll waits until progress reaches the number of sessions, printing it every 5 s so a run shows its rate over
 // time (start-up, steady state, tail).
 func (h *harness) poll(ctx context.Context, name string, progress func() int) error {
-	const timeout = 10 * time.Minute
+	timeout := 10*time.Minute + 2*h.c.ideal() // an upstream limit makes a slow run legitimate
 	start := time.Now()
 	next := start.Add(5 * time.Second)
 	for n := progress(); n < h.c.sessions; n = progress() {

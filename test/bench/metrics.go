@@ -37,8 +37,8 @@ func labelSelector() labels.Selector {
 	return labels.SelectorFromSet(labels.Set{tokensecret.ManagedByLabel: tokensecret.ManagedByValue})
 }
 
-// requestCounts is apiserver_request_total by verb, resource and subresource.
-type requestCounts map[[3]string]float64
+// requestCounts is apiserver_request_total by verb, resource, subresource and code.
+type requestCounts map[[4]string]float64
 
 var writeVerbs = []string{"POST", "PUT", "PATCH", "DELETE", "APPLY"}
 
@@ -56,7 +56,8 @@ func (h *harness) apiserverRequests(ctx context.Context) (requestCounts, error) 
 	counts := requestCounts{}
 	for _, m := range families["apiserver_request_total"].GetMetric() {
 		l := m.GetLabel()
-		counts[[3]string{label(l, "verb"), label(l, "resource"), label(l, "subresource")}] += m.GetCounter().GetValue()
+		counts[[4]string{label(l, "verb"), label(l, "resource"), label(l, "subresource"), label(l, "code")}] +=
+			m.GetCounter().GetValue()
 	}
 	return counts, nil
 }
@@ -69,22 +70,44 @@ func (c requestCounts) minus(before requestCounts) requestCounts {
 	return d
 }
 
-// String lists the non-zero counts, for the log.
+// String lists the non-zero counts, for the log; codes other than 200 and 201 are named.
 func (c requestCounts) String() string {
-	var parts []string
+	sums := map[string]float64{}
 	for k, v := range c {
+		name := fmt.Sprintf("%s %s/%s", k[0], k[1], k[2])
+		if k[3] != "200" && k[3] != "201" {
+			name += " " + k[3]
+		}
+		sums[name] += v
+	}
+	var parts []string
+	for name, v := range sums {
 		if v != 0 {
-			parts = append(parts, fmt.Sprintf("%s %s/%s=%.0f", k[0], k[1], k[2], v))
+			parts = append(parts, fmt.Sprintf("%s=%.0f", name, v))
 		}
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ", ")
 }
 
+// writes counts the write requests to resource/subresource, whatever their answer.
 func (c requestCounts) writes(resource, subresource string) int {
 	n := 0.0
-	for _, verb := range writeVerbs {
-		n += c[[3]string{verb, resource, subresource}]
+	for k, v := range c {
+		if slices.Contains(writeVerbs, k[0]) && k[1] == resource && k[2] == subresource {
+			n += v
+		}
+	}
+	return int(n)
+}
+
+// conflicts counts the requests answered 409: a create of an object that exists, an update of a stale one.
+func (c requestCounts) conflicts() int {
+	n := 0.0
+	for k, v := range c {
+		if k[3] == "409" {
+			n += v
+		}
 	}
 	return int(n)
 }
@@ -95,6 +118,19 @@ func (c requestCounts) total() int {
 		n += v
 	}
 	return int(n)
+}
+
+// learnedRate is the highest per-key rate the manager's adaptive limiter allows now (0: not reported).
+func (h *harness) learnedRate() float64 {
+	families, err := scrape(h.mgrMetrics)
+	if err != nil {
+		return 0
+	}
+	rate := 0.0
+	for _, m := range families["burner_api_key_rate_limit"].GetMetric() {
+		rate = max(rate, m.GetGauge().GetValue())
+	}
+	return rate
 }
 
 func scrape(url string) (map[string]*dto.MetricFamily, error) {

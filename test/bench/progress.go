@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,17 +32,21 @@ import (
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
-// progress follows the harness's informers: which sessions are Ready, and which force-refresh value each token
-// Secret answers. Keeping count from event handlers costs nothing between events, where listing 10,000 cached
-// objects ten times a second would load the machine under test.
+// progress follows the harness's informers: which sessions are Ready, which force-refresh value each token
+// Secret answers, and how many tokens each Secret has held (a new issuedAt is a new token). Keeping count from
+// event handlers costs nothing between events, where listing 10,000 cached objects ten times a second would load
+// the machine under test.
 type progress struct {
 	mu       sync.Mutex
 	ready    map[string]bool
 	answered map[string]string
+	issuedAt map[string]string
+	tokens   map[string]int
 }
 
 func followProgress(ctx context.Context, c cache.Cache) (*progress, error) {
-	p := &progress{ready: map[string]bool{}, answered: map[string]string{}}
+	p := &progress{ready: map[string]bool{}, answered: map[string]string{}, issuedAt: map[string]string{},
+		tokens: map[string]int{}}
 	follow := func(obj client.Object, into func(key string, o metav1.Object)) error {
 		informer, err := c.GetInformer(ctx, obj)
 		if err != nil {
@@ -68,6 +73,10 @@ func followProgress(ctx context.Context, c cache.Cache) (*progress, error) {
 	}
 	if err := follow(&corev1.Secret{}, func(key string, o metav1.Object) {
 		p.answered[key] = o.GetAnnotations()[tokensecret.ForceRefreshAnnotation]
+		if issued := string(o.(*corev1.Secret).Data[tokensecret.KeyIssuedAt]); issued != p.issuedAt[key] {
+			p.issuedAt[key] = issued
+			p.tokens[key]++
+		}
 	}); err != nil {
 		return nil, err
 	}
@@ -98,4 +107,11 @@ func (p *progress) answeredCount(value string) int {
 		}
 	}
 	return n
+}
+
+// tokenCounts is how many tokens each token Secret has held so far.
+func (p *progress) tokenCounts() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.tokens)
 }

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,8 +28,8 @@ import (
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
-// soak runs the manager over the sessions for c.soak and samples every token Secret every 500 ms, counting samples
-// where the Secret held an expired (or unreadable) token, and the refreshes seen.
+// soak runs the manager over the sessions for c.soak (under faults in chaos mode) and samples every token Secret
+// every 500 ms, counting samples where the Secret held an expired (or unreadable) token, and the refreshes seen.
 func (h *harness) soak(ctx context.Context, w io.Writer) error {
 	if err := h.createSessions(ctx); err != nil {
 		return err
@@ -40,38 +41,88 @@ func (h *harness) soak(ctx context.Context, w io.Writer) error {
 	if err := h.poll(ctx, "soak start", ready); err != nil {
 		return err
 	}
-	calls0 := h.sim.Calls().Total
-	tokens := map[string]string{}
-	var samples, expired, refreshes int
-	end := time.Now().Add(h.c.soak)
-	for now := time.Now(); now.Before(end); now = time.Now() {
-		var list corev1.SecretList
-		if err := h.sessions.List(ctx, &list); err != nil {
+	calls0 := h.sim.Calls()
+	if h.c.chaos > 0 {
+		stop := h.startChaos(ctx)
+		s, err := h.sample(ctx)
+		c := stop()
+		if err != nil {
 			return err
 		}
-		for i := range list.Items {
-			s := &list.Items[i]
-			samples++
-			exp, err := time.Parse(time.RFC3339, string(s.Data[tokensecret.KeyExpiresAt]))
-			if err != nil || !now.Before(exp) {
-				expired++
-			}
-			token := string(s.Data[tokensecret.KeyToken])
-			if prev, ok := tokens[s.Namespace+"/"+s.Name]; ok && prev != token {
-				refreshes++
-			}
-			tokens[s.Namespace+"/"+s.Name] = token
-		}
-		time.Sleep(500 * time.Millisecond)
+		return h.chaosReport(ctx, w, s, c, calls0)
 	}
-	calls := h.sim.Calls().Total - calls0
+	s, err := h.sample(ctx)
+	if err != nil {
+		return err
+	}
+	s.logExpired()
+	calls := h.sim.Calls().Total - calls0.Total
 	r := processRSS(h.mgr.Pid())
 	_, _ = fmt.Fprintf(w, "## Soak: %d sessions, ttl %d s, %s, Secrets sampled every 500 ms\n\n"+
 		"| samples | expired or unreadable | refreshes seen | API calls | manager RSS peak / now |\n|---|---|---|---|---|\n"+
 		"| %d | %d | %d | %d | %s / %s |\n\n",
-		h.c.sessions, h.c.ttl, h.c.soak, samples, expired, refreshes, calls, mib(r.peak), mib(r.now))
-	if expired > 0 {
-		return fmt.Errorf("%d samples saw an expired token", expired)
+		h.c.sessions, h.c.ttl, h.c.soak, s.samples, s.expired, s.refreshes, calls, mib(r.peak), mib(r.now))
+	if s.expired > 0 {
+		return fmt.Errorf("%d samples saw an expired token", s.expired)
 	}
 	return nil
+}
+
+// sampler reads every token Secret from the harness's cache. A sample is expired when the Secret's expiresAt is
+// not after the sample time (or unreadable); a refresh is a token that changed since the previous pass.
+type sampler struct {
+	samples, expired, refreshes int
+	tokens                      map[string]string
+	late                        map[string]time.Duration // per expired Secret, the longest it was seen expired
+	first                       map[string]time.Time     // and when it was first seen expired
+}
+
+func newSampler() *sampler {
+	return &sampler{tokens: map[string]string{}, late: map[string]time.Duration{}, first: map[string]time.Time{}}
+}
+
+// sample passes over the Secrets every 500 ms for c.soak.
+func (h *harness) sample(ctx context.Context) (*sampler, error) {
+	s := newSampler()
+	for end := time.Now().Add(h.c.soak); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		if err := s.pass(ctx, h); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func (s *sampler) pass(ctx context.Context, h *harness) error {
+	var list corev1.SecretList
+	if err := h.sessions.List(ctx, &list); err != nil {
+		return err
+	}
+	now := time.Now()
+	for i := range list.Items {
+		secret := &list.Items[i]
+		key := secret.Namespace + "/" + secret.Name
+		s.samples++
+		exp, err := time.Parse(time.RFC3339, string(secret.Data[tokensecret.KeyExpiresAt]))
+		if err != nil || !now.Before(exp) {
+			s.expired++
+			if _, seen := s.late[key]; !seen {
+				s.first[key] = now
+			}
+			s.late[key] = max(s.late[key], now.Sub(exp))
+		}
+		token := string(secret.Data[tokensecret.KeyToken])
+		if prev, ok := s.tokens[key]; ok && prev != token {
+			s.refreshes++
+		}
+		s.tokens[key] = token
+	}
+	return nil
+}
+
+// logExpired names the Secrets seen expired, and for how long, on stderr: where to look in the manager's log.
+func (s *sampler) logExpired() {
+	for key, late := range s.late {
+		fmt.Fprintf(os.Stderr, "%s expired: %s, seen up to %.1f s past its expiresAt\n",
+			s.first[key].Format(time.TimeOnly), key, late.Seconds())
+	}
 }

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// proxy forwards TCP from a loopback port to the apiserver; cut plays an outage of the manager's apiserver
+// connection. Its listener stays open through the cut (no other process can take the port meanwhile): every
+// connection open is closed, and every new one closed as soon as accepted.
+type proxy struct {
+	target string
+	ln     net.Listener
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]bool
+}
+
+func newProxy(host string) (*proxy, error) {
+	u, err := url.Parse(host)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &proxy{target: u.Host, ln: ln, conns: map[net.Conn]bool{}}
+	go p.serve()
+	return p, nil
+}
+
+func (p *proxy) url() string { return "https://" + p.ln.Addr().String() }
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		if !p.track(c) {
+			_ = c.Close()
+			continue
+		}
+		go p.forward(c)
+	}
+}
+
+// track registers an open connection, unless the proxy is down; it reports whether it did.
+func (p *proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.down {
+		p.conns[c] = true
+	}
+	return !p.down
+}
+
+func (p *proxy) forward(c net.Conn) {
+	defer func() {
+		_ = c.Close()
+		p.mu.Lock()
+		delete(p.conns, c)
+		p.mu.Unlock()
+	}()
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
+	_, _ = io.Copy(c, s)
+	_ = s.Close()
+}
+
+// cut drops every connection and refuses new ones for d.
+func (p *proxy) cut(d time.Duration) {
+	p.setDown(true)
+	time.Sleep(d)
+	p.setDown(false)
+}
+
+func (p *proxy) setDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	for c := range p.conns {
+		_ = c.Close() // forward then closes the apiserver side
+	}
+}
+
+func (p *proxy) close() {
+	_ = p.ln.Close()
+	p.setDown(true)
+}
