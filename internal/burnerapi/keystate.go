@@ -19,6 +19,7 @@ package burnerapi
 import (
 	"crypto/sha256"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -122,12 +123,25 @@ func (s *keyState) reserve(now time.Time, caller string, urgent bool) (time.Dura
 	return back, false
 }
 
-// spacing is how long n slots take at the current rate.
+// spacing is how long n slots take from now. In slow start (below the threshold) the rate doubles each round of
+// about a second while callers wait, so the estimate follows that growth: r·(2^t − 1) slots in t seconds, until the
+// threshold, then the threshold's rate. Estimating at the current rate instead would send callers far back in line
+// away for many seconds while the rate that could serve them is being learned.
 func (s *keyState) spacing(n uint64) time.Duration {
-	if n == 0 || s.lim.Limit() == rate.Inf {
+	r, top := float64(s.lim.Limit()), float64(s.threshold)
+	if n == 0 || math.IsInf(r, 1) {
 		return 0
 	}
-	return time.Duration(float64(n) / float64(s.lim.Limit()) * float64(time.Second))
+	seconds := float64(n) / r
+	if r < top && !math.IsInf(top, 1) {
+		growth := math.Log2(top / r) // rounds until the threshold
+		if served := top - r; float64(n) <= served {
+			seconds = math.Log2(float64(n)/r + 1)
+		} else {
+			seconds = growth + (float64(n)-served)/top
+		}
+	}
+	return time.Duration(seconds * float64(time.Second))
 }
 
 // dropLate forgets, about once a second, callers more than lateGrace late: a held slot's time has passed (there is

@@ -169,6 +169,21 @@ func wantWait(t *testing.T, l *KeyLimiter, caller string, needBy time.Time, want
 	}
 }
 
+// TestLimiterLineFollowsSlowStart: in slow start the rate doubles each round while callers wait, so a caller far
+// back in line is told to come back when the growing rate reaches it, not when the starting rate would: 1,000
+// callers ahead at 20/s are served in about log2(1000/20 + 1) = 5.7 s after the slots already reserved (2 s), not
+// in 50 s.
+func TestLimiterLineFollowsSlowStart(t *testing.T) {
+	l, _ := newTestLimiter(20, 1)
+	var err *Error
+	for i := range 1001 {
+		_, err = l.admit(testKey, fmt.Sprintf("c%d", i), time.Time{})
+	}
+	if err == nil || err.RetryAfter < 5*time.Second || err.RetryAfter > 8*time.Second {
+		t.Fatalf("the 1,001st caller: %v; want to come back after about 2 + 5.7 s less half the horizon", err)
+	}
+}
+
 func TestLimiterReservationsServedInOrderAndOnTime(t *testing.T) {
 	l, clk := newTestLimiter(10, 1)
 	wantWait(t, l, "a", time.Time{}, 0)
@@ -186,9 +201,10 @@ func TestLimiterReservationsServedInOrderAndOnTime(t *testing.T) {
 }
 
 // TestLimiterLineKeepsOrder: callers further back than the horizon keep their place and are told to come back
-// when their turn is near, spaced by their place; an abandoned place is given up.
+// when their turn is near, spaced by their place (at a rate that no longer grows: its ceiling here); an abandoned
+// place is given up.
 func TestLimiterLineKeepsOrder(t *testing.T) {
-	l, clk := newTestLimiter(1, 1)
+	l, clk := newTestLimiter(1, 1, WithRateCeiling(1))
 	wantWait(t, l, "a", time.Time{}, 0)
 	wantWait(t, l, "b", time.Time{}, time.Second)
 	wantWait(t, l, "c", time.Time{}, 2*time.Second)

@@ -28,6 +28,7 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/burnersim"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
@@ -170,4 +171,26 @@ func TestAPIKeyMemoForgetsUnusedKeys(t *testing.T) {
 	if read, ok := m.get(b, "apiKey", "2", now); !ok || read.value != "kb2" {
 		t.Fatal("the key in use was dropped")
 	}
+}
+
+// TestFailingRefreshGetsALastChance: two failures in a row at a 60 s token's refresh time would, with the 10 s and
+// 20 s backoff, outlast the 30 s left on it; the last attempt is brought forward to 10 s before expiry, and the
+// token is refreshed in time.
+func TestFailingRefreshGetsALastChance(t *testing.T) {
+	f := newFixture(t)
+	f.createSession("pay", func(bs *burnerv1alpha1.BurnerSession) { bs.Spec.TTLSeconds = 60 })
+	f.reconcile("pay")
+	expiresAt := f.session("pay").Status.ExpiresAt.Time
+	f.sim.FailNext(2, burnersim.Fault503)
+	f.clock.SetTime(f.session("pay").Status.RefreshAt.Time)
+	for range 2 {
+		res := f.reconcile("pay")
+		f.clock.Step(res.RequeueAfter)
+	}
+	if !f.clock.Now().Before(expiresAt.Add(-5 * time.Second)) {
+		t.Fatalf("the third attempt comes at %s, too close to the expiry at %s", f.clock.Now(), expiresAt)
+	}
+	f.reconcile("pay")
+	f.wantMints(2)
+	f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionTrue, burnerv1alpha1.ReasonUpToDate)
 }

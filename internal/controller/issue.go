@@ -46,7 +46,7 @@ func (r *BurnerSessionReconciler) issue(
 	if f != nil {
 		return attemptFailed(in, fingerprint, *f), nil
 	}
-	if wait, held := policy.Held(bs.Status, fingerprint, string(bs.UID), in.Now); held {
+	if wait, held := policy.Held(bs.Status, fingerprint, string(bs.UID), in.Now, in.LastChanceAt()); held {
 		return outcome{in: in, failure: recordedFailure(bs), source: stillHeld, retryIn: wait}, nil
 	}
 

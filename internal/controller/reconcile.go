@@ -21,7 +21,9 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -32,6 +34,7 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/issuer"
 	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
@@ -103,7 +106,11 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	orig := bs.DeepCopy()
 	res := updateStatus(bs, o)
 	r.announce(ctx, orig, bs, o, res)
-	return res, r.patchStatus(ctx, orig, bs)
+	if err := r.patchStatus(ctx, orig, bs); err != nil {
+		// The failure record did not reach status: retry with the controller's error backoff instead of res.
+		return ctrl.Result{}, err
+	}
+	return res, nil
 }
 
 // reconcileToken observes the token Secret, decides whether a token must be written, and writes one: the last
@@ -120,6 +127,10 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 		return outcome{in: in, failure: &failure{Reason: reason, Message: message}, source: refused}, nil
 	}
 	src, refusal, err := r.source(ctx, bs)
+	if errors.Is(err, issuer.ErrUnchecked) {
+		// Its issuer is about to be checked: wait for that, as for the limiter, without a word in status.
+		return outcome{in: in, heldBack: time.Second}, nil
+	}
 	if err != nil {
 		return outcome{}, err
 	}

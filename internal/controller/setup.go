@@ -20,10 +20,14 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -59,6 +63,9 @@ const (
 func Setup(mgr ctrl.Manager, r *BurnerSessionReconciler, opts SetupOptions) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
+	}
+	if opts.Controller.RateLimiter == nil {
+		opts.Controller.RateLimiter = errorBackoff()
 	}
 	if err := addIndexes(mgr.GetFieldIndexer(), r.ClusterResourceNamespace); err != nil {
 		return err
@@ -134,6 +141,17 @@ type SetupOptions struct {
 	Namespaces []string
 	// Limiter is the per-key limiter the issuers' Capacity weighs their demand against; nil: no Capacity.
 	Limiter RateReporter
+}
+
+// errorBackoff paces the retries of reconciles that returned an error (the apiserver refused or was unreachable):
+// controller-runtime's default starts at 5 ms, which during an apiserver outage retries each session's Secret write
+// and status patch dozens of times a second; this one starts at half a second, doubling to 5 minutes, with the
+// default's overall bucket.
+func errorBackoff() workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 5*time.Minute),
+		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+	)
 }
 
 // addIndexes registers the field indexes the watches map through.

@@ -44,7 +44,8 @@ type outcome struct {
 	retryIn     time.Duration
 	// minted: a new token was issued and written.
 	minted bool
-	// heldBack: the per-key limiter deferred the call until its slot, this long from now; nothing else happened.
+	// heldBack: the call was deferred this long (until the per-key limiter's slot for it, or until its issuer is
+	// checked); nothing else happened.
 	heldBack time.Duration
 }
 
@@ -127,14 +128,15 @@ func readyCondition(bs *burnerv1alpha1.BurnerSession, in policy.Input, f *failur
 	return cond
 }
 
-// nextWake comes back after wait, but no later than the current token's expiry.
+// nextWake comes back after wait, but no later than the token's last chance to be refreshed, nor than its expiry.
 func nextWake(in policy.Input, wait time.Duration) ctrl.Result {
-	if in.Usable() && in.Now.Before(in.Token.ExpiresAt) {
-		if untilExpiry := in.Token.ExpiresAt.Sub(in.Now); untilExpiry < wait {
-			return requeueAt(in.Now, in.Token.ExpiresAt)
+	at := in.Now.Add(wait)
+	for _, limit := range []time.Time{in.LastChanceAt(), in.Token.ExpiresAt} {
+		if in.Usable() && in.Now.Before(limit) && limit.Before(at) {
+			at = limit
 		}
 	}
-	return requeueAt(in.Now, in.Now.Add(wait))
+	return requeueAt(in.Now, at)
 }
 
 // requeueAt is the result that brings the session back at t, rounded up to the second; the workqueue runs on the

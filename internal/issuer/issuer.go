@@ -21,6 +21,7 @@ package issuer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -48,6 +49,10 @@ type Resolver struct {
 	// ClusterResourceNamespace holds the key Secrets of ClusterBurnerIssuers.
 	ClusterResourceNamespace string
 }
+
+// ErrUnchecked is returned for an issuer its reconciler has not checked yet (no Ready condition): not a refusal, the
+// answer is a moment away, and its Ready condition appearing brings the session back.
+var ErrUnchecked = errors.New("the issuer has not been checked yet")
 
 // Resolve returns the session's Source. A missing issuer, or one that is not Ready, is a refusal: its reason
 // (IssuerNotFound, IssuerNotReady) and message are returned instead, with a nil error.
@@ -77,14 +82,13 @@ func (r Resolver) Resolve(ctx context.Context, bs *burnerv1alpha1.BurnerSession)
 		}
 		return Source{}, "", "", err
 	}
-	if ready := meta.FindStatusCondition(status.Conditions, burnerv1alpha1.ConditionReady); ready == nil ||
-		ready.Status != "True" {
-		why := "it has not been checked yet"
-		if ready != nil {
-			why = ready.Reason
-		}
+	ready := meta.FindStatusCondition(status.Conditions, burnerv1alpha1.ConditionReady)
+	if ready == nil {
+		return Source{}, "", "", ErrUnchecked
+	}
+	if ready.Status != "True" {
 		return Source{}, burnerv1alpha1.ReasonIssuerNotReady, fmt.Sprintf("%s %q is not ready (%s)", kindOf(ref),
-			ref.Name, why), nil
+			ref.Name, ready.Reason), nil
 	}
 	return Source{
 		Ref: RefOf(bs), URL: spec.URL, Policy: spec.Policy,

@@ -71,13 +71,17 @@ func RetryDelay(reason string, failedAttempts int32, retryAfter time.Duration, s
 }
 
 // Held says whether the failure recorded in st still holds back an attempt whose inputs have this fingerprint, and
-// for how long. A new fingerprint (spec, force-refresh value or key) is never held.
-func Held(st burnerv1alpha1.BurnerSessionStatus, fingerprint, seed string, now time.Time) (time.Duration, bool) {
+// for how long. A new fingerprint (spec, force-refresh value or key) is never held, and a failure made before
+// lastChance (see Input.LastChanceAt; zero: none) holds nothing back past it: that attempt is still due.
+func Held(st burnerv1alpha1.BurnerSessionStatus, fingerprint, seed string, now, lastChance time.Time) (time.Duration, bool) {
 	if st.FailedAttempts == 0 || st.LastFailureTime == nil || st.LastFailureInputs != fingerprint ||
 		RetryOf(st.LastFailureReason) == RetryAfterServer {
 		return 0, false
 	}
 	retryAt := st.LastFailureTime.Add(RetryDelay(st.LastFailureReason, st.FailedAttempts, 0, seed))
+	if st.LastFailureTime.Time.Before(lastChance) && lastChance.Before(retryAt) {
+		retryAt = lastChance
+	}
 	if left := retryAt.Sub(now); left > 0 {
 		return left, true
 	}

@@ -76,12 +76,15 @@ func TestRetryTable(t *testing.T) {
 			}
 			st := burnerv1alpha1.BurnerSessionStatus{FailedAttempts: 1, LastFailureTime: &failedAt,
 				LastFailureReason: tc.reason, LastFailureInputs: "fp"}
-			left, held := Held(st, "fp", "uid", now)
+			left, held := Held(st, "fp", "uid", now, time.Time{})
 			if held != tc.wantHeld || left < tc.wantLeft || left > tc.wantLeft*2+2*time.Second {
 				t.Errorf("Held = %s, %v; want %v, %s", left, held, tc.wantHeld, tc.wantLeft)
 			}
-			if _, held := Held(st, "other inputs", "uid", now); held {
+			if _, held := Held(st, "other inputs", "uid", now, time.Time{}); held {
 				t.Error("a failure holds back an attempt with other inputs")
+			}
+			if left, held := Held(st, "fp", "uid", now, now.Add(2*time.Second)); held && left > 2*time.Second {
+				t.Errorf("held for %s past the token's last chance", left)
 			}
 		})
 	}

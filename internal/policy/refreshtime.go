@@ -51,6 +51,19 @@ func RefreshTime(issuedAt, expiresAt time.Time, seed string) time.Time {
 	return at.Truncate(time.Second)
 }
 
+// LastChance is how long before a token's expiry a failing refresh gets one more attempt, whatever its backoff
+// says: two failures in a row must not outlast the time left on a short-lived token.
+const LastChance = 10 * time.Second
+
+// LastChanceAt is when a failing refresh of the token in the Secret gets its last attempt; zero when the Secret holds
+// no usable token.
+func (in Input) LastChanceAt() time.Time {
+	if !in.Usable() {
+		return time.Time{}
+	}
+	return in.Token.ExpiresAt.Add(-LastChance)
+}
+
 // CoversMountSync says whether a token refreshed at refreshAt leaves mounted copies MountSyncMargin to catch up
 // before it expires. When it does not, only readers of the Secret itself are guaranteed an unexpired token.
 func CoversMountSync(refreshAt, expiresAt time.Time) bool {

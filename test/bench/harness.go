@@ -173,13 +173,12 @@ func (h *harness) ensureNamespaces(ctx context.Context, prefix string, count int
 }
 
 func (h *harness) session(prefix string, i int) *burnerv1alpha1.BurnerSession {
-	return &burnerv1alpha1.BurnerSession{
+	bs := &burnerv1alpha1.BurnerSession{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace(prefix, i/h.c.perNamespace), Name: fmt.Sprintf("s-%05d", i)},
-		Spec: burnerv1alpha1.BurnerSessionSpec{
-			WalletAddress: wallet, TTLSeconds: int32(h.c.ttl),
-			APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: "burner-api-key"},
-		},
+		Spec:       burnerv1alpha1.BurnerSessionSpec{WalletAddress: wallet, TTLSeconds: int32(h.c.ttl)},
 	}
+	h.c.keyReference(&bs.Spec)
+	return bs
 }
 
 // writeFloor is the fastest this machine does the apiserver writes one issue needs (Secret create, status patch),
@@ -341,6 +340,7 @@ func (h *harness) startManager(ctx context.Context) (func() int, error) {
 		return nil, err
 	}
 	args := append([]string{"--kubeconfig", h.kubeconfig, "--burner-api-url", h.simURL,
+		"--cluster-resource-namespace", benchPlatformNS,
 		"--health-probe-bind-address", "0", "--metrics-bind-address", metricsAddr,
 		"--metrics-secure=false", "--pprof-bind-address", pprofAddr},
 		strings.Fields(h.c.managerArgs)...)

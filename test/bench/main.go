@@ -59,8 +59,9 @@ func main() {
 	c := config{keys: perNamespaceKeys}
 	flag.IntVar(&c.sessions, "sessions", 1000, "number of BurnerSessions")
 	flag.IntVar(&c.perNamespace, "per-namespace", 100, "sessions per namespace (each namespace has its own key Secret)")
-	flag.Var(&c.keys, "keys", "API key layout: per-namespace (a distinct key in each namespace) or shared (every "+
-		"namespace's key Secret holds the same key, so all sessions share one upstream limit)")
+	flag.Var(&c.keys, "keys", "API key layout: per-namespace (a distinct key in each namespace), shared (every "+
+		"namespace's key Secret holds the same key, so all sessions share one upstream limit) or issuer (one "+
+		"ClusterBurnerIssuer, its key in the operator's namespace: the platform layout)")
 	flag.Float64Var(&c.upstreamRate, "upstream-rate", 0, "the simulator's limit per API key, calls/s, answered "+
 		"beyond with 429 and Retry-After: 1 (0: unlimited); the manager is not told")
 	flag.IntVar(&c.upstreamBurst, "upstream-burst", 0, "burst of that limit (0: one second's worth of the rate)")
