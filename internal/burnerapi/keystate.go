@@ -123,9 +123,12 @@ func (s *keyState) reserve(now time.Time, caller string, urgent bool) (time.Dura
 	return back, false
 }
 
-// spacing is how long n slots take from now. In slow start (below the threshold) the rate doubles each round of
-// about a second while callers wait, so the estimate follows that growth: r·(2^t − 1) slots in t seconds, until the
-// threshold, then the threshold's rate. Estimating at the current rate instead would send callers far back in line
+// slowStartRoundsPerSecond is how often the rate doubles in slow start while callers wait.
+const slowStartRoundsPerSecond = 4
+
+// spacing is how long n slots take from now. In slow start (below the threshold) the rate doubles each round (a
+// quarter of a second) while callers wait, so the estimate follows that growth: about r·2^(4t)/4·ln2 slots in t
+// seconds, until the threshold, then the threshold's rate. Estimating at the current rate instead would send callers far back in line
 // away for many seconds while the rate that could serve them is being learned.
 func (s *keyState) spacing(n uint64) time.Duration {
 	r, top := float64(s.lim.Limit()), float64(s.threshold)
@@ -134,11 +137,13 @@ func (s *keyState) spacing(n uint64) time.Duration {
 	}
 	seconds := float64(n) / r
 	if r < top && !math.IsInf(top, 1) {
+		// Round k lasts 1/4 s at rate r·2^k and so serves r·2^k/4 slots: r/4·(2^k − 1) in k rounds.
+		perRound := r / slowStartRoundsPerSecond
 		growth := math.Log2(top / r) // rounds until the threshold
-		if served := top - r; float64(n) <= served {
-			seconds = math.Log2(float64(n)/r + 1)
+		if served := perRound * (top/r - 1); float64(n) <= served {
+			seconds = math.Log2(float64(n)/perRound+1) / slowStartRoundsPerSecond
 		} else {
-			seconds = growth + (float64(n)-served)/top
+			seconds = growth/slowStartRoundsPerSecond + (float64(n)-served)/top
 		}
 	}
 	return time.Duration(seconds * float64(time.Second))
@@ -167,7 +172,13 @@ func (s *keyState) succeeded(now time.Time, a admission, ceiling rate.Limit) {
 	if !a.saturated || a.epoch != s.epoch || r == rate.Inf {
 		return
 	}
-	if s.round++; float64(s.round) < float64(r) {
+	// A round is a rate's worth of successes (about a second) when probing; in slow start, a quarter of that, so the
+	// rate climbs from its cautious start to what the API allows in a second or two instead of several.
+	roundLen := float64(r)
+	if r < s.threshold {
+		roundLen /= slowStartRoundsPerSecond
+	}
+	if s.round++; float64(s.round) < roundLen {
 		return
 	}
 	s.round = 0

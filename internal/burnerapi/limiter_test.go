@@ -73,10 +73,12 @@ func saturate(l *KeyLimiter, clk *clocktesting.FakePassiveClock, n int) {
 	}
 }
 
+// TestLimiterSlowStartDoublesEachRound: in slow start a round is a quarter of the rate's worth of saturated
+// successes (a quarter of a second), and each doubles the rate.
 func TestLimiterSlowStartDoublesEachRound(t *testing.T) {
-	l, clk := newTestLimiter(10, 1)
-	for _, want := range []rate.Limit{20, 40, 80, 160} {
-		saturate(l, clk, int(l.rate(testKey)))
+	l, clk := newTestLimiter(8, 1)
+	for _, want := range []rate.Limit{16, 32, 64, 128} {
+		saturate(l, clk, int(l.rate(testKey))/slowStartRoundsPerSecond)
 		if got := l.rate(testKey); got != want {
 			t.Fatalf("rate after a round = %v, want %v", got, want)
 		}
@@ -169,18 +171,18 @@ func wantWait(t *testing.T, l *KeyLimiter, caller string, needBy time.Time, want
 	}
 }
 
-// TestLimiterLineFollowsSlowStart: in slow start the rate doubles each round while callers wait, so a caller far
-// back in line is told to come back when the growing rate reaches it, not when the starting rate would: 1,000
-// callers ahead at 20/s are served in about log2(1000/20 + 1) = 5.7 s after the slots already reserved (2 s), not
-// in 50 s.
+// TestLimiterLineFollowsSlowStart: in slow start the rate doubles each quarter-second round while callers wait, so
+// a caller far back in line is told to come back when the growing rate reaches it, not when the starting rate would:
+// from 20/s, the ceiling of 1,000/s is reached in log2(50)/4 = 1.4 s having served 245 slots, and the other ~715 of
+// the 1,000 callers ahead take 0.7 s more, after the slots already reserved (2 s): about 3.1 s, not 50 s.
 func TestLimiterLineFollowsSlowStart(t *testing.T) {
 	l, _ := newTestLimiter(20, 1)
 	var err *Error
 	for i := range 1001 {
 		_, err = l.admit(testKey, fmt.Sprintf("c%d", i), time.Time{})
 	}
-	if err == nil || err.RetryAfter < 5*time.Second || err.RetryAfter > 8*time.Second {
-		t.Fatalf("the 1,001st caller: %v; want to come back after about 2 + 5.7 s less half the horizon", err)
+	if err == nil || err.RetryAfter < 2500*time.Millisecond || err.RetryAfter > 4*time.Second {
+		t.Fatalf("the 1,001st caller: %v; want to come back after about 4.1 s less half the horizon", err)
 	}
 }
 
@@ -243,7 +245,7 @@ func TestLimiterReleasesAbandonedReservation(t *testing.T) {
 }
 
 func TestLimiterHorizonAndUrgentCallers(t *testing.T) {
-	l, clk := newTestLimiter(1, 1)
+	l, clk := newTestLimiter(1, 1, WithRateCeiling(1))
 	wantWait(t, l, "a", time.Time{}, 0)
 	wantWait(t, l, "b", time.Time{}, time.Second)
 	wantWait(t, l, "c", time.Time{}, 2*time.Second)
