@@ -79,11 +79,12 @@ func (r *BurnerSessionReconciler) issue(
 		SpecHash: in.SpecHash, ForceRefresh: in.ForceRefresh,
 	}
 	// Remembered before the write, so that a retry after a failed write writes this token instead of minting another.
-	r.lastIssued.remember(bs, t)
+	r.lastIssued.remember(bs, t, false)
 	written := tokenSecretWith(bs, in.Secret, t)
 	if err := r.writeSecret(ctx, bs, written); err != nil {
 		return writeFailed(in, err)
 	}
+	r.lastIssued.markWritten(bs)
 	tokensIssued.Inc()
 	return outcome{in: policy.NewInput(bs, written, r.Clock.Now()), minted: true}, nil
 }

@@ -37,10 +37,36 @@ type lastIssued struct {
 type lastToken struct {
 	uid   types.UID
 	token tokensecret.Token
+	// written: the apiserver accepted a write of the token (the cache may not show it yet).
+	written bool
 }
 
-func (c *lastIssued) remember(bs *burnerv1alpha1.BurnerSession, t tokensecret.Token) {
-	c.m.Store(types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name}, lastToken{uid: bs.UID, token: t})
+// remember keeps t for bs; written says whether the apiserver has accepted a write of it.
+func (c *lastIssued) remember(bs *burnerv1alpha1.BurnerSession, t tokensecret.Token, written bool) {
+	c.m.Store(types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name},
+		lastToken{uid: bs.UID, token: t, written: written})
+}
+
+// markWritten records that the token remembered for bs was written.
+func (c *lastIssued) markWritten(bs *burnerv1alpha1.BurnerSession) {
+	if t, ok := c.token(bs); ok {
+		c.remember(bs, t, true)
+	}
+}
+
+// written says whether the token remembered for bs was written.
+func (c *lastIssued) written(bs *burnerv1alpha1.BurnerSession) bool {
+	v, ok := c.m.Load(types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name})
+	return ok && v.(lastToken).uid == bs.UID && v.(lastToken).written
+}
+
+// token is the token remembered for bs.
+func (c *lastIssued) token(bs *burnerv1alpha1.BurnerSession) (tokensecret.Token, bool) {
+	v, ok := c.m.Load(types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name})
+	if !ok || v.(lastToken).uid != bs.UID {
+		return tokensecret.Token{}, false
+	}
+	return v.(lastToken).token, true
 }
 
 func (c *lastIssued) forget(key types.NamespacedName) { c.m.Delete(key) }
@@ -50,11 +76,11 @@ func (c *lastIssued) forget(key types.NamespacedName) { c.m.Delete(key) }
 // Secret differs from it: deleted, or its data or labels edited by hand.
 func (c *lastIssued) restore(in policy.Input) (*corev1.Secret, bool) {
 	bs := in.Session
-	v, ok := c.m.Load(types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name})
-	if !ok || v.(lastToken).uid != bs.UID {
+	last, ok := c.token(bs)
+	if !ok {
 		return nil, false
 	}
-	want := tokenSecretWith(bs, in.Secret, v.(lastToken).token)
+	want := tokenSecretWith(bs, in.Secret, last)
 	if _, _, due := policy.NeedsToken.Evaluate(policy.NewInput(bs, want, in.Now)); due {
 		return nil, false
 	}

@@ -139,9 +139,19 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 	}
 	reason, message, due := policy.NeedsToken.Evaluate(in)
 	if want, ok := r.lastIssued.restore(in); ok {
+		if in.Secret == nil && r.lastIssued.written(bs) {
+			// A requeue can outrun the watch that brings our own write into the cache: ask the apiserver before
+			// creating that Secret again (a 409 otherwise).
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), secretMetadata()); err == nil {
+				return outcome{in: in, heldBack: time.Second}, nil
+			} else if client.IgnoreNotFound(err) != nil {
+				return outcome{}, err
+			}
+		}
 		if err := r.writeSecret(ctx, bs, want); err != nil {
 			return writeFailed(in, err)
 		}
+		r.lastIssued.markWritten(bs)
 		why := "after it was edited"
 		if due {
 			why = "(" + message + ")"
