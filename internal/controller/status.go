@@ -92,7 +92,11 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 			// A new spec, force-refresh value or key starts the backoff afresh.
 			st.FailedAttempts = 0
 		}
-		st.FailedAttempts++
+		if policy.RetryOf(f.Reason) != policy.RetryAfterServer {
+			// A 429 is paced by the server's Retry-After (and the per-key limiter), not by the backoff: counting
+			// it would stretch the wait after the next 5xx for nothing.
+			st.FailedAttempts++
+		}
 		st.LastFailureTime, st.LastFailureReason, st.LastFailureInputs = timePtr(in.Now), f.Reason, o.fingerprint
 		return nextWake(in, policy.RetryDelay(f.Reason, st.FailedAttempts, f.RetryAfter, string(bs.UID)))
 	case o.source == stillHeld:

@@ -66,6 +66,7 @@ func RetryDelay(reason string, failedAttempts int32, retryAfter time.Duration, s
 		if retryAfter > 0 {
 			return retryAfter
 		}
+		failedAttempts = max(failedAttempts, 1) // 429s are not counted: the first backoff step without a Retry-After
 	}
 	return Backoff(failedAttempts, seed)
 }
