@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build of the manager into a distroless, non-root image.
 ARG GO_VERSION=1.26
-# The build image; `make docker-build BASE_IMAGE=...` picks another registry's copy.
-ARG BASE_IMAGE=golang:${GO_VERSION}
-FROM ${BASE_IMAGE} AS builder
+# The build image, without its tag; `make docker-build BASE_IMAGE=...` picks another registry's copy.
+ARG BASE_IMAGE=golang
+FROM ${BASE_IMAGE}:${GO_VERSION} AS builder
 ARG TARGETOS
 ARG TARGETARCH
 # Reported by the burner_operator_build_info metric.
