@@ -17,17 +17,14 @@ limitations under the License.
 package operator_test
 
 import (
-	"io"
-	"net"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/testenv"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
@@ -66,21 +63,25 @@ func TestManagerKilledDuringRefresh(t *testing.T) {
 	f.waitReady("pay")
 }
 
-// TestAPIServerOutage: the apiserver disappears under a running manager (every connection cut, nothing listening)
+// TestAPIServerOutage: the apiserver disappears under a running manager (every connection cut, new ones refused)
 // and comes back. The manager recovers on its own, the token Secret is intact, and the session keeps working.
 func TestAPIServerOutage(t *testing.T) {
 	f := newFlow(t)
-	p := newProxy(t, env.Config.Host)
+	p, err := testenv.NewProxy(env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
 	cfg := rest.CopyConfig(env.Config)
-	cfg.Host = p.url()
+	cfg.Host = p.URL()
 	f.startManagerWithConfig(cfg, nil)
 	f.createSession("pay", 300)
 	f.waitReady("pay")
 	before := f.tokenSecret("pay")
 
-	failedRequests := map[string]string{"host": strings.TrimPrefix(p.url(), "https://"), "code": "<error>"}
+	failedRequests := map[string]string{"host": strings.TrimPrefix(p.URL(), "https://"), "code": "<error>"}
 	failedBefore := metricSum(t, "rest_client_requests_total", failedRequests)
-	p.down()
+	p.SetDown(true)
 	f.createSession("during", 300) // through the direct client: the apiserver itself is fine
 	f.eventually(30*time.Second, "the manager to find the apiserver gone", func() bool {
 		return metricSum(t, "rest_client_requests_total", failedRequests) > failedBefore
@@ -88,7 +89,7 @@ func TestAPIServerOutage(t *testing.T) {
 	if s := f.tokenSecret("pay"); s.ResourceVersion != before.ResourceVersion {
 		t.Fatal("the token Secret changed during the outage")
 	}
-	p.up(t)
+	p.SetDown(false)
 
 	f.waitReady("during")
 	f.forceRefresh("pay", "after-outage")
@@ -105,73 +106,4 @@ func TestAPIServerOutage(t *testing.T) {
 		}
 		t.Fatalf("%d mints, want 3 (at most 4)", got)
 	}
-}
-
-// proxy forwards TCP to the apiserver and can play its outage: down closes the listener and every connection.
-type proxy struct {
-	target, addr string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        []net.Conn
-}
-
-func newProxy(t *testing.T, host string) *proxy {
-	t.Helper()
-	u, err := url.Parse(host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{target: u.Host, addr: "127.0.0.1:0"}
-	p.up(t)
-	p.addr = p.ln.Addr().String()
-	t.Cleanup(p.down)
-	return p
-}
-
-func (p *proxy) url() string { return "https://" + p.addr }
-
-func (p *proxy) up(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.forward(c)
-		}
-	}()
-}
-
-func (p *proxy) forward(c net.Conn) {
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns = append(p.conns, c, s)
-	p.mu.Unlock()
-	go func() { _, _ = io.Copy(s, c); _ = s.Close() }()
-	_, _ = io.Copy(c, s)
-	_ = c.Close()
-}
-
-func (p *proxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-	}
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
 }

@@ -79,7 +79,7 @@ func (h *harness) startChaos(ctx context.Context) (stop func() *chaosResult) {
 			return
 		}
 		chaosLog("apiserver connection cut for %s", outage)
-		h.proxy.cut(outage)
+		h.proxy.Cut(outage)
 		r.cuts++
 	})
 	return func() *chaosResult {

@@ -62,8 +62,8 @@ type harness struct {
 	mgr           *testenv.Process
 	mgrMetrics    string
 	pprof         string
-	proxy         *proxy // chaos mode only
-	keepLogs      bool   // a failed chaos run leaves the manager's log for diagnosis
+	proxy         *testenv.Proxy // chaos mode only
+	keepLogs      bool           // a failed chaos run leaves the manager's log for diagnosis
 }
 
 func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, error) {
@@ -92,10 +92,10 @@ func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, erro
 	// In chaos mode the manager reaches the apiserver through a proxy that can cut the connection.
 	mgrConfig := rest.CopyConfig(env.Config)
 	if c.chaos > 0 {
-		if h.proxy, err = newProxy(env.Config.Host); err != nil {
+		if h.proxy, err = testenv.NewProxy(env.Config.Host); err != nil {
 			return nil, err
 		}
-		mgrConfig.Host = h.proxy.url()
+		mgrConfig.Host = h.proxy.URL()
 	}
 	data, err := testenv.Kubeconfig(mgrConfig)
 	if err != nil {
@@ -124,7 +124,7 @@ func (h *harness) close() {
 	h.stopManager()
 	h.sim.Close()
 	if h.proxy != nil {
-		h.proxy.close()
+		h.proxy.Close()
 	}
 	if h.keepLogs {
 		fmt.Fprintf(os.Stderr, "the manager's log is kept in %s\n", h.dir)

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package main
+package testenv
 
 import (
 	"io"
@@ -24,10 +24,10 @@ import (
 	"time"
 )
 
-// proxy forwards TCP from a loopback port to the apiserver; cut plays an outage of the manager's apiserver
-// connection. Its listener stays open through the cut (no other process can take the port meanwhile): every
-// connection open is closed, and every new one closed as soon as accepted.
-type proxy struct {
+// Proxy forwards TCP from a loopback port to the apiserver, so a test or the benchmark can play an outage of the
+// manager's apiserver connection. Its listener stays open through an outage (no other process can take the port
+// meanwhile): every connection open is closed, and every new one closed as soon as accepted.
+type Proxy struct {
 	target string
 	ln     net.Listener
 	mu     sync.Mutex
@@ -35,7 +35,8 @@ type proxy struct {
 	conns  map[net.Conn]bool
 }
 
-func newProxy(host string) (*proxy, error) {
+// NewProxy forwards to the apiserver at host (a rest.Config's Host).
+func NewProxy(host string) (*Proxy, error) {
 	u, err := url.Parse(host)
 	if err != nil {
 		return nil, err
@@ -44,14 +45,15 @@ func newProxy(host string) (*proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{target: u.Host, ln: ln, conns: map[net.Conn]bool{}}
+	p := &Proxy{target: u.Host, ln: ln, conns: map[net.Conn]bool{}}
 	go p.serve()
 	return p, nil
 }
 
-func (p *proxy) url() string { return "https://" + p.ln.Addr().String() }
+// URL is the proxy's address, for a rest.Config's Host.
+func (p *Proxy) URL() string { return "https://" + p.ln.Addr().String() }
 
-func (p *proxy) serve() {
+func (p *Proxy) serve() {
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -66,7 +68,7 @@ func (p *proxy) serve() {
 }
 
 // track registers an open connection, unless the proxy is down; it reports whether it did.
-func (p *proxy) track(c net.Conn) bool {
+func (p *Proxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.down {
@@ -75,7 +77,7 @@ func (p *proxy) track(c net.Conn) bool {
 	return !p.down
 }
 
-func (p *proxy) forward(c net.Conn) {
+func (p *Proxy) forward(c net.Conn) {
 	defer func() {
 		_ = c.Close()
 		p.mu.Lock()
@@ -91,14 +93,15 @@ func (p *proxy) forward(c net.Conn) {
 	_ = s.Close()
 }
 
-// cut drops every connection and refuses new ones for d.
-func (p *proxy) cut(d time.Duration) {
-	p.setDown(true)
+// Cut drops every connection and refuses new ones for d.
+func (p *Proxy) Cut(d time.Duration) {
+	p.SetDown(true)
 	time.Sleep(d)
-	p.setDown(false)
+	p.SetDown(false)
 }
 
-func (p *proxy) setDown(down bool) {
+// SetDown starts an outage (every connection dropped, new ones refused) or ends it.
+func (p *Proxy) SetDown(down bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = down
@@ -107,7 +110,8 @@ func (p *proxy) setDown(down bool) {
 	}
 }
 
-func (p *proxy) close() {
+// Close stops the proxy.
+func (p *Proxy) Close() {
 	_ = p.ln.Close()
-	p.setDown(true)
+	p.SetDown(true)
 }
