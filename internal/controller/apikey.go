@@ -47,16 +47,26 @@ type secretReader struct {
 // meta returns a Secret's metadata as the caches know it (the metadata cache keeps only identity, ownership and
 // the opt-in label), or nil when there is no such Secret.
 func (s *secretReader) meta(ctx context.Context, key client.ObjectKey) *metav1.PartialObjectMetadata {
-	m := secretMetadata()
-	if err := s.otherSecrets.Get(ctx, key, m); err == nil {
+	if m := s.unmanagedMeta(ctx, key); m != nil {
 		return m
 	}
+	m := secretMetadata()
 	secret := &corev1.Secret{}
 	if err := s.cache.Get(ctx, key, secret); err == nil {
 		m.ObjectMeta = secret.ObjectMeta
 		return m
 	}
 	return nil
+}
+
+// unmanagedMeta returns the metadata of a Secret without the managed-by label (the main cache holds the others), or
+// nil when there is no such Secret.
+func (s *secretReader) unmanagedMeta(ctx context.Context, key client.ObjectKey) *metav1.PartialObjectMetadata {
+	m := secretMetadata()
+	if err := s.otherSecrets.Get(ctx, key, m); err != nil {
+		return nil
+	}
+	return m
 }
 
 // apiKey returns the API key in field of the Secret key and that Secret's resourceVersion, so that a failure can

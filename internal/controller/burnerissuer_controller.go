@@ -115,21 +115,10 @@ func (r *IssuerReconciler) check(
 
 // issuersOfKey maps a Secret to the issuers of this kind whose key it is.
 func (r *IssuerReconciler) issuersOfKey(ctx context.Context, secret client.Object) []reconcile.Request {
-	key := client.MatchingFields{keySecretIndex: secret.GetNamespace() + "/" + secret.GetName()}
 	var reqs []reconcile.Request
-	if r.Cluster {
-		var list burnerv1alpha1.ClusterBurnerIssuerList
-		if err := r.List(ctx, &list, key); err == nil {
-			for _, ci := range list.Items {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ci)})
-			}
-		}
-		return reqs
-	}
-	var list burnerv1alpha1.BurnerIssuerList
-	if err := r.List(ctx, &list, client.InNamespace(secret.GetNamespace()), key); err == nil {
-		for _, ni := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ni)})
+	for _, o := range issuersOfKey(ctx, r.Client, secret) {
+		if _, cluster := o.(*burnerv1alpha1.ClusterBurnerIssuer); cluster == r.Cluster {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
 		}
 	}
 	return reqs

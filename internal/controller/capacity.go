@@ -28,7 +28,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
-	"github.com/burner-operator/burner-operator/internal/issuer"
 )
 
 // RateReporter tells the rate the per-key limiter currently allows with a key; *burnerapi.KeyLimiter implements it.
@@ -81,12 +80,9 @@ func (r *IssuerReconciler) capacity(ctx context.Context, obj client.Object, apiK
 // demand is the calls per second the issuer's sessions need: one per refresh interval each (the time from issue to
 // refresh of its current token, or two thirds of its ttl before it has one).
 func (r *IssuerReconciler) demand(ctx context.Context, obj client.Object) (float64, error) {
-	ref := issuer.ClusterRef(obj.GetName())
-	if !r.Cluster {
-		ref = issuer.NamespacedRef(obj.GetNamespace(), obj.GetName())
-	}
 	var list burnerv1alpha1.BurnerSessionList
-	if err := r.List(ctx, &list, client.MatchingFields{issuerRefIndex: ref}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{issuerRefIndex: refOfIssuer(obj)},
+		client.UnsafeDisableDeepCopy); err != nil {
 		return 0, err
 	}
 	var demand float64

@@ -39,7 +39,7 @@ func (r *BurnerSessionReconciler) tokenSecret(ctx context.Context, bs *burnerv1a
 	if err == nil {
 		return s, nil
 	}
-	if r.secrets.meta(ctx, key) == nil {
+	if r.secrets.unmanagedMeta(ctx, key) == nil {
 		return nil, nil
 	}
 	if err := r.APIReader.Get(ctx, key, s); err != nil {

@@ -56,30 +56,42 @@ func (r *BurnerSessionReconciler) sessionsReferencing(ctx context.Context, secre
 	if err := r.Get(ctx, client.ObjectKeyFromObject(secret), same); err == nil && same.Spec.SecretName == "" {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(same)})
 	}
-	key := client.MatchingFields{keySecretIndex: secret.GetNamespace() + "/" + secret.GetName()}
-	var cluster burnerv1alpha1.ClusterBurnerIssuerList
-	if err := r.List(ctx, &cluster, key); err == nil {
-		for _, ci := range cluster.Items {
-			reqs = append(reqs, r.sessionsMatching(ctx, client.MatchingFields{issuerRefIndex: issuer.ClusterRef(ci.Name)})...)
-		}
-	}
-	var namespaced burnerv1alpha1.BurnerIssuerList
-	if err := r.List(ctx, &namespaced, client.InNamespace(secret.GetNamespace()), key); err == nil {
-		for _, ni := range namespaced.Items {
-			reqs = append(reqs, r.sessionsMatching(ctx,
-				client.MatchingFields{issuerRefIndex: issuer.NamespacedRef(ni.Namespace, ni.Name)})...)
-		}
+	for _, o := range issuersOfKey(ctx, r.Client, secret) {
+		reqs = append(reqs, r.sessionsMatching(ctx, client.MatchingFields{issuerRefIndex: refOfIssuer(o)})...)
 	}
 	return reqs
 }
 
+// issuersOfKey lists the issuers, of both kinds, whose key is this Secret.
+func issuersOfKey(ctx context.Context, c client.Reader, secret client.Object) []client.Object {
+	key := client.MatchingFields{keySecretIndex: secret.GetNamespace() + "/" + secret.GetName()}
+	var out []client.Object
+	var cluster burnerv1alpha1.ClusterBurnerIssuerList
+	if err := c.List(ctx, &cluster, key); err == nil {
+		for i := range cluster.Items {
+			out = append(out, &cluster.Items[i])
+		}
+	}
+	var namespaced burnerv1alpha1.BurnerIssuerList
+	if err := c.List(ctx, &namespaced, client.InNamespace(secret.GetNamespace()), key); err == nil {
+		for i := range namespaced.Items {
+			out = append(out, &namespaced.Items[i])
+		}
+	}
+	return out
+}
+
+// refOfIssuer is the index key under which the sessions referencing the issuer are found (issuer.RefOf).
+func refOfIssuer(o client.Object) string {
+	if _, ok := o.(*burnerv1alpha1.BurnerIssuer); ok {
+		return issuer.NamespacedRef(o.GetNamespace(), o.GetName())
+	}
+	return issuer.ClusterRef(o.GetName())
+}
+
 // sessionsOfIssuer maps an issuer to the sessions that reference it.
 func (r *BurnerSessionReconciler) sessionsOfIssuer(ctx context.Context, o client.Object) []reconcile.Request {
-	ref := issuer.ClusterRef(o.GetName())
-	if _, ok := o.(*burnerv1alpha1.BurnerIssuer); ok {
-		ref = issuer.NamespacedRef(o.GetNamespace(), o.GetName())
-	}
-	return r.sessionsMatching(ctx, client.MatchingFields{issuerRefIndex: ref})
+	return r.sessionsMatching(ctx, client.MatchingFields{issuerRefIndex: refOfIssuer(o)})
 }
 
 // sessionsInNamespace maps a namespace whose labels changed to its sessions that use an issuer, whose

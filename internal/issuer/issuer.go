@@ -32,8 +32,6 @@ import (
 
 // Source is where a session's tokens come from.
 type Source struct {
-	// Ref is the issuer's index key (see RefOf), "" for a session with its own apiKeySecretRef.
-	Ref string
 	// URL is the API to call; "" for the manager's --burner-api-url.
 	URL string
 	// KeySecret and KeyField locate the API key.
@@ -91,7 +89,7 @@ func (r Resolver) Resolve(ctx context.Context, bs *burnerv1alpha1.BurnerSession)
 			ref.Name, ready.Reason), nil
 	}
 	return Source{
-		Ref: RefOf(bs), URL: spec.URL, Policy: spec.Policy,
+		URL: spec.URL, Policy: spec.Policy,
 		KeySecret: client.ObjectKey{Namespace: keyNamespace, Name: spec.APIKeySecretRef.Name},
 		KeyField:  keyField(spec.APIKeySecretRef),
 	}, "", "", nil
