@@ -83,9 +83,9 @@ vet: ## Run go vet against code.
 	go vet ./...
 
 .PHONY: test
-test: manifests generate fmt vet envtest-bins gotestsum kustomize helm ## Run unit and envtest suites against a real kube-apiserver + etcd.
+# The alerts' module runs first, so the last line is gotestsum's count of the suites' tests.
+test: manifests generate fmt vet test-alerts envtest-bins gotestsum kustomize helm ## Run unit and envtest suites against a real kube-apiserver + etcd.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" "$(GOTESTSUM)" --format pkgname-and-test-fails -- -race -count=1 ./... -coverprofile cover.out
-	$(MAKE) test-alerts
 
 .PHONY: test-alerts
 test-alerts: ## Check the alerts with Prometheus' rule parser and PromQL engine, and the dashboard's queries.
