@@ -31,7 +31,7 @@ import (
 
 // CacheOptions scopes the manager's cache: Secrets are cached only when they carry the managed-by label, so the
 // operator does not hold every Secret of the cluster in memory, and of those only the Secrets a BurnerSession
-// controls are kept whole (anyone who can create a Secret can add the label). Managed fields are stripped from every
+// controls keep their data, compacted (anyone who can create a Secret can add the label). Managed fields are stripped from every
 // object, and kubectl's last-applied-configuration (a copy of the whole spec) from sessions: the operator never
 // writes a session's metadata, so the stripped copy cannot leak back into the apiserver. Token Secrets keep theirs,
 // as an update of the cached copy would drop it.
@@ -49,15 +49,18 @@ func CacheOptions(watchNamespaces []string) cache.Options {
 	}
 }
 
-// trimSecret keeps a Secret whole only if a BurnerSession controls it; of any other, the metadata that says whose
-// it is. The operator never writes a Secret it does not control, and reads API keys straight from the apiserver.
+// trimSecret keeps of a Secret a BurnerSession controls what decisions read (its data compacted: a digest in place
+// of the token); of any other, the metadata that says whose it is. The operator never writes a Secret it does not
+// control, and reads API keys straight from the apiserver.
 func trimSecret(obj any) (any, error) {
 	s, ok := obj.(*corev1.Secret)
 	if !ok {
 		return obj, nil
 	}
 	s.ManagedFields = nil
-	if !controlledBySession(s) {
+	if controlledBySession(s) {
+		tokensecret.Compact(s)
+	} else {
 		s.Data, s.StringData, s.Annotations = nil, nil, nil
 	}
 	return s, nil

@@ -84,8 +84,7 @@ func (c *lastIssued) restore(in policy.Input) (*corev1.Secret, bool) {
 	if _, _, due := policy.NeedsToken.Evaluate(policy.NewInput(bs, want, in.Now)); due {
 		return nil, false
 	}
-	if in.Secret != nil && maps.Equal(want.Labels, in.Secret.Labels) &&
-		maps.EqualFunc(want.Data, in.Secret.Data, func(a, b []byte) bool { return string(a) == string(b) }) {
+	if in.Secret != nil && maps.Equal(want.Labels, in.Secret.Labels) && tokensecret.SameData(want, in.Secret) {
 		return nil, false
 	}
 	return want, true

@@ -20,10 +20,13 @@ limitations under the License.
 package tokensecret
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,6 +137,44 @@ func Write(s *corev1.Secret, wallet string, t Token) {
 		KeyWalletAddress: []byte(wallet),
 		KeyScopes:        []byte(strings.Join(t.Scopes, " ")),
 	}
+}
+
+// digestPrefix starts the digest that Compact puts in place of a token. An API token is a JWT (base64url segments
+// joined by dots), which never contains a colon.
+var digestPrefix = []byte("sha256:")
+
+// Compact replaces the data no decision reads (the token itself, the wallet, keys added by hand) with a digest of the
+// whole data, for the manager's cache: Parse still finds a token, its times and scopes, and SameData still tells
+// whether the data changed, but the cache holds about 150 bytes of data per Secret instead of the token. A compacted
+// Secret is never written back as it is: Write replaces the data as a whole.
+func Compact(s *corev1.Secret) {
+	if len(s.Data[KeyToken]) == 0 || bytes.HasPrefix(s.Data[KeyToken], digestPrefix) {
+		return
+	}
+	compact := map[string][]byte{KeyToken: dataDigest(s.Data)}
+	for _, k := range []string{KeyExpiresAt, KeyIssuedAt, KeyScopes} {
+		if v, ok := s.Data[k]; ok {
+			compact[k] = v
+		}
+	}
+	s.Data = compact
+}
+
+// SameData says whether two token Secrets hold the same data, either of them compacted.
+func SameData(a, b *corev1.Secret) bool { return bytes.Equal(dataDigest(a.Data), dataDigest(b.Data)) }
+
+// dataDigest is the digest of a token Secret's data, or the digest a compacted Secret holds.
+func dataDigest(data map[string][]byte) []byte {
+	if t := data[KeyToken]; bytes.HasPrefix(t, digestPrefix) {
+		return t
+	}
+	h := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		h.Write([]byte(k))
+		h.Write(binary.BigEndian.AppendUint64([]byte{0}, uint64(len(data[k]))))
+		h.Write(data[k])
+	}
+	return hex.AppendEncode(slices.Clone(digestPrefix), h.Sum(nil))
 }
 
 // SpecHash fingerprints everything a token depends on: the wallet, the scopes (order-insensitive), the ttl and where
