@@ -191,11 +191,25 @@ func TestMissingAPIKey(t *testing.T) {
 func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 	f := newFixture(t)
 	f.sim.SetRateLimit(apiKey, 0.001, 1, 30*time.Second)
+	// The per-key limiter honours Retry-After on the test's clock.
+	api, err := burnerapi.New(f.apiURL, burnerapi.WithClock(f.clock),
+		burnerapi.WithLimiter(burnerapi.NewKeyLimiter(1000, 1000, f.clock)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.r.API = api
 	f.createSession("a", nil)
 	f.createSession("b", nil)
 	f.createSession("c", nil)
 	f.reconcile("a")
+	// A session's first 429 is the limiter meeting the API's limit: it waits for Retry-After without a word in
+	// status. The second in a row is recorded.
 	res := f.reconcile("b")
+	if st := f.session("b").Status; res.RequeueAfter < 30*time.Second || len(st.Conditions) != 0 {
+		t.Fatalf("first 429: requeued after %s, status %+v; want a quiet wait for Retry-After", res.RequeueAfter, st)
+	}
+	f.clock.Step(31 * time.Second)
+	res = f.reconcile("b")
 	f.wantCondition("b", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, burnerv1alpha1.ReasonRateLimited)
 	f.wantEvent(burnerv1alpha1.ReasonRateLimited)
 	if res.RequeueAfter < 30*time.Second {

@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
@@ -71,6 +72,11 @@ func (r *BurnerSessionReconciler) issue(
 		return outcome{}, ctx.Err()
 	}
 	observeAPICall(err, r.Clock.Since(start))
+	if r.quietRateLimit(bs, err) {
+		// The limiter probing the API's limit meets a 429 now and then, and has just lowered the key's rate: the
+		// session waits for Retry-After without a status write or an event. A second 429 in a row is recorded.
+		return outcome{in: in, heldBack: max(burnerapi.RetryAfter(err), time.Second)}, nil
+	}
 	if err != nil {
 		return attemptFailed(in, fingerprint, classify(err)), nil
 	}
@@ -87,6 +93,17 @@ func (r *BurnerSessionReconciler) issue(
 	r.lastIssued.markWritten(bs)
 	tokensIssued.Inc()
 	return outcome{in: policy.NewInput(bs, written, r.Clock.Now()), minted: true}, nil
+}
+
+// quietRateLimit says whether err is a 429 that follows a call of bs answered otherwise; it remembers the answer.
+func (r *BurnerSessionReconciler) quietRateLimit(bs *burnerv1alpha1.BurnerSession, err error) bool {
+	key := types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name}
+	if burnerapi.KindOf(err) != burnerapi.KindRateLimited {
+		r.rateLimited.Delete(key)
+		return false
+	}
+	_, again := r.rateLimited.LoadOrStore(key, struct{}{})
+	return !again
 }
 
 // attemptFingerprint fingerprints what an attempt is made with (spec, force-refresh value, key Secret version, the

@@ -62,6 +62,8 @@ type BurnerSessionReconciler struct {
 	// patchedFrom records, per session, the resourceVersion its last status patch was computed from (see
 	// patchStatus).
 	patchedFrom sync.Map
+	// rateLimited holds the sessions whose last call was answered 429 (see issue).
+	rateLimited sync.Map
 	// ClusterResourceNamespace holds the key Secrets of ClusterBurnerIssuers.
 	ClusterResourceNamespace string
 
@@ -88,6 +90,7 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		if client.IgnoreNotFound(err) == nil {
 			r.lastIssued.forget(req.NamespacedName)
 			r.patchedFrom.Delete(req.NamespacedName)
+			r.rateLimited.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
