@@ -257,7 +257,21 @@ func (h *harness) createSessions(ctx context.Context) error {
 	if err := h.createKeySecrets(ctx); err != nil {
 		return err
 	}
-	return forEach(h.c.sessions, h.c.concurrency, func(i int) error { return h.cl.Create(ctx, h.session("bench", i)) })
+	if err := forEach(h.c.sessions, h.c.concurrency, func(i int) error {
+		return h.cl.Create(ctx, h.session("bench", i))
+	}); err != nil {
+		return err
+	}
+	// A fresh apiserver builds a custom resource's watch cache at the first request for it, and answers watches with
+	// 429 meanwhile: the manager's informer then backs off for a second or more before it syncs. On a running
+	// cluster those caches are long built; one read of every resource the manager watches builds them here too.
+	for _, list := range []client.ObjectList{&burnerv1alpha1.BurnerIssuerList{},
+		&burnerv1alpha1.ClusterBurnerIssuerList{}, &burnerv1alpha1.BurnerSessionList{}} {
+		if err := h.cl.List(ctx, list, client.Limit(1)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // phase is what one measured step cost: count sessions issued or refreshed.
