@@ -74,7 +74,12 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
 	var res ctrl.Result
-	if r.Limiter != nil && f == nil {
+	switch {
+	case f != nil:
+		// Without a usable key there is no rate to weigh: a Capacity left from before would be stale.
+		meta.RemoveStatusCondition(&status.Conditions, burnerv1alpha1.ConditionCapacity)
+		r.forgetCapacity(obj)
+	case r.Limiter != nil:
 		capacity, err := r.capacity(ctx, obj, apiKey)
 		if err != nil {
 			return res, err

@@ -279,4 +279,21 @@ func TestIssuerSaysWhenDemandExceedsTheRate(t *testing.T) {
 	if d := testutil.ToFloat64(issuerDemand.WithLabelValues(labels...)); d < 3.0/200 || d > 3.0/185 {
 		t.Fatalf("demand metric %v, want 3 sessions over 185 to 200 s each", d)
 	}
+
+	// An issuer that is not Ready has no key to weigh: its Capacity and its series go, rather than stay stale.
+	ci := &burnerv1alpha1.ClusterBurnerIssuer{}
+	if err := env.Client.Get(f.ctx, client.ObjectKey{Name: name}, ci); err != nil {
+		t.Fatal(err)
+	}
+	ci.Spec.APIKeySecretRef.Name = "missing"
+	if err := env.Client.Update(f.ctx, ci); err != nil {
+		t.Fatal(err)
+	}
+	f.checkIssuer(true, client.ObjectKey{Name: name}, fixedRate(0.01))
+	if c := capacity(); c != nil {
+		t.Fatalf("an issuer that is not Ready keeps Capacity %+v", c)
+	}
+	if issuerDemand.DeleteLabelValues(labels...) || issuerAllowed.DeleteLabelValues(labels...) {
+		t.Fatal("capacity series left for an issuer that is not Ready")
+	}
 }
