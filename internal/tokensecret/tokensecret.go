@@ -198,5 +198,5 @@ func SpecHash(spec burnerv1alpha1.BurnerSessionSpec) string {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	return hex.EncodeToString(h.Sum(nil)[:8]) // the first 16 hex digits, without keeping all 64 alive
 }
