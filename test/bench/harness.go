@@ -362,6 +362,9 @@ func (h *harness) startManager(ctx context.Context) (func() int, error) {
 	if h.c.goMemLimit != "" {
 		env = append(env, "GOMEMLIMIT="+h.c.goMemLimit)
 	}
+	if h.c.goGC != "" {
+		env = append(env, "GOGC="+h.c.goGC)
+	}
 	if h.mgr, err = testenv.StartProcess(filepath.Join(h.dir, "manager.log"), env, h.c.manager, args...); err != nil {
 		return nil, err
 	}

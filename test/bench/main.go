@@ -45,7 +45,7 @@ type config struct {
 	latency                                                     time.Duration
 	manager                                                     string
 	managerArgs                                                 string
-	cpuProfile, heapProfile, apiserverProfile, goMemLimit       string
+	cpuProfile, heapProfile, apiserverProfile, goMemLimit, goGC string
 	ttl                                                         int
 	soak, chaos                                                 time.Duration
 	phases                                                      map[string]bool
@@ -78,7 +78,8 @@ func main() {
 	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "simulated Burner API latency")
 	flag.StringVar(&c.manager, "manager", "bin/manager", "manager binary")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra manager flags, space-separated")
-	flag.StringVar(&c.goMemLimit, "gomemlimit", "100MiB", "GOMEMLIMIT of the manager, as in the manifests (empty: unset)")
+	flag.StringVar(&c.goMemLimit, "gomemlimit", "230MiB", "GOMEMLIMIT of the manager, as in the manifests (empty: unset)")
+	flag.StringVar(&c.goGC, "gogc", "40", "GOGC of the manager, as in the manifests (empty: unset)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the manager's first 20 s to this file")
 	flag.StringVar(&c.apiserverProfile, "apiserver-cpuprofile", "",
 		"write a CPU profile of the kube-apiserver during the manager's first 20 s to this file")

@@ -142,7 +142,8 @@ func (c config) setup() string {
 	if c.upstreamRate > 0 {
 		limit = fmt.Sprintf("upstream limit %g calls/s per key (burst %d)", c.upstreamRate, c.bucketBurst())
 	}
-	return fmt.Sprintf("keys %s, %s, API latency %s, ttl %d s", c.keys, limit, c.latency, c.ttl)
+	return fmt.Sprintf("keys %s, %s, API latency %s, ttl %d s, manager GOMEMLIMIT %s, GOGC %s", c.keys, limit,
+		c.latency, c.ttl, orNone(c.goMemLimit), orNone(c.goGC))
 }
 
 func orNone(s string) string {
