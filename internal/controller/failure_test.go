@@ -190,7 +190,7 @@ func TestMissingAPIKey(t *testing.T) {
 
 func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 	f := newFixture(t)
-	f.sim.SetRateLimit(apiKey, 0.001, 1, 30*time.Second)
+	f.sim.SetRateLimit(apiKey, 0.001, 1, 2*time.Second)
 	// The per-key limiter honours Retry-After on the test's clock.
 	api, err := burnerapi.New(f.apiURL, burnerapi.WithClock(f.clock),
 		burnerapi.WithLimiter(burnerapi.NewKeyLimiter(1000, 1000, f.clock)))
@@ -198,33 +198,42 @@ func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.r.API = api
-	f.createSession("a", nil)
-	f.createSession("b", nil)
-	f.createSession("c", nil)
+	for _, name := range []string{"a", "b", "c", "d"} {
+		f.createSession(name, nil)
+	}
 	f.reconcile("a")
-	// A session's first 429 is the limiter meeting the API's limit: it waits for Retry-After without a word in
-	// status. The second in a row is recorded.
+	// A session's first 429 with a short Retry-After is the limiter meeting the API's limit: it waits for
+	// Retry-After without a word in status. The second in a row is recorded.
 	res := f.reconcile("b")
-	if st := f.session("b").Status; res.RequeueAfter < 30*time.Second || len(st.Conditions) != 0 {
+	if st := f.session("b").Status; res.RequeueAfter < 2*time.Second || len(st.Conditions) != 0 {
 		t.Fatalf("first 429: requeued after %s, status %+v; want a quiet wait for Retry-After", res.RequeueAfter, st)
 	}
-	f.clock.Step(31 * time.Second)
+	f.clock.Step(3 * time.Second)
 	res = f.reconcile("b")
 	f.wantCondition("b", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, burnerv1alpha1.ReasonRateLimited)
 	f.wantEvent(burnerv1alpha1.ReasonRateLimited)
+	if res.RequeueAfter < 2*time.Second {
+		t.Fatalf("requeued after %s, before Retry-After", res.RequeueAfter)
+	}
+
+	// A long Retry-After is a quota running out, not the limiter probing: recorded at the first 429.
+	f.sim.SetRateLimit(apiKey, 0.001, 0, 30*time.Second)
+	f.clock.Step(3 * time.Second)
+	res = f.reconcile("c")
+	f.wantCondition("c", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, burnerv1alpha1.ReasonRateLimited)
 	if res.RequeueAfter < 30*time.Second {
 		t.Fatalf("requeued after %s, before Retry-After", res.RequeueAfter)
 	}
 	// The shared per-key limiter holds back the other sessions of that key without calling the API, and without
 	// writing a failure for them: they just come back after Retry-After.
 	calls := f.sim.Calls().Total
-	if res := f.reconcile("c"); res.RequeueAfter < 25*time.Second {
+	if res := f.reconcile("d"); res.RequeueAfter < 25*time.Second {
 		t.Fatalf("held-back session requeued after %s", res.RequeueAfter)
 	}
 	if got := f.sim.Calls().Total; got != calls {
 		t.Fatal("a session sharing the rate-limited key called the API before Retry-After")
 	}
-	if st := f.session("c").Status; st.FailedAttempts != 0 || len(st.Conditions) != 0 {
+	if st := f.session("d").Status; st.FailedAttempts != 0 || len(st.Conditions) != 0 {
 		t.Fatalf("a held-back session recorded a failure: %+v", st)
 	}
 }

@@ -74,7 +74,8 @@ func (r *BurnerSessionReconciler) issue(
 	observeAPICall(err, r.Clock.Since(start))
 	if r.quietRateLimit(bs, err) {
 		// The limiter probing the API's limit meets a 429 now and then, and has just lowered the key's rate: the
-		// session waits for Retry-After without a status write or an event. A second 429 in a row is recorded.
+		// session waits for a short Retry-After without a status write or an event. A second 429 in a row, or one
+		// that asks for a long wait (a quota running out), is recorded.
 		return outcome{in: in, heldBack: max(burnerapi.RetryAfter(err), time.Second)}, nil
 	}
 	if err != nil {
@@ -95,10 +96,15 @@ func (r *BurnerSessionReconciler) issue(
 	return outcome{in: policy.NewInput(bs, written, r.Clock.Now()), minted: true}, nil
 }
 
-// quietRateLimit says whether err is a 429 that follows a call of bs answered otherwise; it remembers the answer.
+// quietRetryAfter is the longest Retry-After of a 429 that is not recorded the first time: a token bucket refilling
+// asks for about a second; a longer wait is a quota, which the platform team should see at once.
+const quietRetryAfter = 10 * time.Second
+
+// quietRateLimit says whether err is a 429 with a short Retry-After that follows a call of bs answered otherwise;
+// it remembers the answer.
 func (r *BurnerSessionReconciler) quietRateLimit(bs *burnerv1alpha1.BurnerSession, err error) bool {
 	key := types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name}
-	if burnerapi.KindOf(err) != burnerapi.KindRateLimited {
+	if burnerapi.KindOf(err) != burnerapi.KindRateLimited || burnerapi.RetryAfter(err) > quietRetryAfter {
 		r.rateLimited.Delete(key)
 		return false
 	}
