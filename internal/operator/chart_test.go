@@ -194,7 +194,7 @@ func TestChartCRDMatchesGenerated(t *testing.T) {
 			continue
 		}
 		rendered++
-		want := readYAML(t, filepath.Join("config", "crd", "bases", "burner.aerosol.com_"+
+		want := readYAML[map[string]any](t, filepath.Join("config", "crd", "bases", "burner.aerosol.com_"+
 			strings.TrimSuffix(o.GetName(), ".burner.aerosol.com")+".yaml"))
 		if !reflect.DeepEqual(jsonRoundTrip(t, o.Object["spec"]), jsonRoundTrip(t, want["spec"])) {
 			t.Fatalf("the chart's CRD %s differs from config/crd/bases (run make manifests)", o.GetName())
@@ -208,7 +208,7 @@ func TestChartCRDMatchesGenerated(t *testing.T) {
 // TestAlertsFileMatchesChart: config/prometheus/burner_alerts.yaml holds the chart's rules with its defaults.
 func TestAlertsFileMatchesChart(t *testing.T) {
 	rendered := find(t, helmTemplate(t, "default", "--set", "metrics.prometheusRule.enabled=true"), "PrometheusRule")
-	file := readYAML(t, filepath.Join("config", "prometheus", "burner_alerts.yaml"))
+	file := readYAML[map[string]any](t, filepath.Join("config", "prometheus", "burner_alerts.yaml"))
 	if !reflect.DeepEqual(jsonRoundTrip(t, rendered.Object["spec"]), jsonRoundTrip(t, file["spec"])) {
 		t.Fatal("config/prometheus/burner_alerts.yaml differs from the chart's PrometheusRule (run make manifests, " +
 			"and keep the Makefile's ALERT_* equal to the chart's metrics.prometheusRule defaults)")
@@ -279,17 +279,18 @@ func TestGracePeriodCoversAnAPICallAndShutdown(t *testing.T) {
 	}
 }
 
-func readYAML(t *testing.T, rel string) map[string]any {
+// readYAML decodes the file at rel, a path below the repository root, into a T.
+func readYAML[T any](t *testing.T, rel string) T {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]any
-	if err := sigsyaml.Unmarshal(data, &m); err != nil {
+	var v T
+	if err := sigsyaml.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return v
 }
 
 // jsonRoundTrip normalises numbers and maps so that YAML decoded two ways compares equal.

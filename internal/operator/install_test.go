@@ -156,7 +156,7 @@ func TestHelmChartAppliesServerSide(t *testing.T) {
 // TestChartRBACMatchesMarkers: the chart's ClusterRole grants exactly what the controller's RBAC markers generate.
 func TestChartRBACMatchesMarkers(t *testing.T) {
 	manifest := run(t, nil, tool(t, "HELM"), "template", "burner", "charts/burner-operator")
-	want := readRole(t, filepath.Join(testenv.RepoRoot(), "config", "rbac", "role.yaml"))
+	want := readYAML[rbacv1.ClusterRole](t, filepath.Join("config", "rbac", "role.yaml"))
 	for _, o := range objects(t, manifest) {
 		if o.GetKind() == "ClusterRole" && strings.HasSuffix(o.GetName(), "-manager") {
 			var got rbacv1.ClusterRole
@@ -222,19 +222,6 @@ func installRBAC(t *testing.T, manifest []byte) *rest.Config {
 // serviceAccountUser is the user name a ServiceAccount authenticates as.
 func serviceAccountUser(namespace, name string) string {
 	return "system:serviceaccount:" + namespace + ":" + name
-}
-
-func readRole(t *testing.T, path string) rbacv1.ClusterRole {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var role rbacv1.ClusterRole
-	if err := sigsyaml.Unmarshal(data, &role); err != nil {
-		t.Fatal(err)
-	}
-	return role
 }
 
 func sigsyamlString(t *testing.T, v any) string {

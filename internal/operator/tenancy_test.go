@@ -38,7 +38,6 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/operator"
-	"github.com/burner-operator/burner-operator/internal/testenv"
 )
 
 // TestManagerRunsUnderNamespacedChartRBAC installs the chart's RBAC for a namespace-scoped install (watchNamespaces
@@ -126,7 +125,7 @@ func TestManagerRunsUnderNamespacedChartRBAC(t *testing.T) {
 // TestChartNamespacedRBACSplitsGeneratedRules: in a namespace-scoped install, the small ClusterRole and the Roles
 // together grant exactly the generated rules, the ClusterRole only what is cluster-scoped, the Roles nothing that is.
 func TestChartNamespacedRBACSplitsGeneratedRules(t *testing.T) {
-	generated := grants(readRole(t, filepath.Join(testenv.RepoRoot(), "config", "rbac", "role.yaml")).Rules)
+	generated := grants(readYAML[rbacv1.ClusterRole](t, filepath.Join("config", "rbac", "role.yaml")).Rules)
 	manifest := helmTemplate(t, "ops", "--set", "watchNamespaces={app-a,app-b}",
 		"--set", "clusterResourceNamespace=platform")
 	cluster := map[string]bool{}
