@@ -18,7 +18,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -31,6 +30,7 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/issuer"
 )
 
 // IssuerReconciler keeps the Ready condition of the issuers of one kind: True when the key Secret exists, opts in
@@ -63,12 +63,12 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	spec, status := issuerParts(obj)
+	_, status := issuer.Parts(obj)
 	orig := status.DeepCopy()
 	ready := metav1.Condition{Type: burnerv1alpha1.ConditionReady, Status: metav1.ConditionTrue,
 		Reason: burnerv1alpha1.ReasonKeyAvailable, Message: "the API key Secret holds a key and the URL is valid",
 		ObservedGeneration: obj.GetGeneration()}
-	apiKey, f := r.check(ctx, obj, spec)
+	apiKey, f := r.check(ctx, obj)
 	if f != nil {
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, f.Reason, burnerapi.Truncate(f.Message)
 	}
@@ -102,18 +102,13 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 }
 
 // check returns the issuer's API key, or why the issuer cannot be used.
-func (r *IssuerReconciler) check(
-	ctx context.Context, obj client.Object, spec *burnerv1alpha1.BurnerIssuerSpec,
-) (string, *failure) {
-	if spec.URL != "" {
+func (r *IssuerReconciler) check(ctx context.Context, obj client.Object) (string, *failure) {
+	if spec, _ := issuer.Parts(obj); spec.URL != "" {
 		if _, err := burnerapi.ValidateBaseURL(spec.URL); err != nil {
 			return "", &failure{Reason: burnerv1alpha1.ReasonInvalidURL, Message: "spec.url: " + err.Error()}
 		}
 	}
-	key, field := r.keySecret(obj, spec), spec.APIKeySecretRef.Key
-	if field == "" {
-		field = burnerv1alpha1.DefaultAPIKeySecretKey
-	}
+	key, field := issuer.Resolver{ClusterResourceNamespace: r.ClusterResourceNamespace}.KeyOf(obj)
 	apiKey, _, f := r.secrets.apiKey(ctx, key, field)
 	return apiKey, f
 }
@@ -143,36 +138,17 @@ func (r *IssuerReconciler) newObject() client.Object {
 	return &burnerv1alpha1.BurnerIssuer{}
 }
 
-// keySecret locates an issuer's key Secret: in the cluster resource namespace for a ClusterBurnerIssuer.
-func (r *IssuerReconciler) keySecret(obj client.Object, spec *burnerv1alpha1.BurnerIssuerSpec) client.ObjectKey {
-	if r.Cluster {
-		return client.ObjectKey{Namespace: r.ClusterResourceNamespace, Name: spec.APIKeySecretRef.Name}
-	}
-	return client.ObjectKey{Namespace: obj.GetNamespace(), Name: spec.APIKeySecretRef.Name}
-}
-
 // withStatus is a copy of obj carrying status, the base of a merge patch.
 func (r *IssuerReconciler) withStatus(obj client.Object, status *burnerv1alpha1.BurnerIssuerStatus) client.Object {
 	base := obj.DeepCopyObject().(client.Object)
-	_, s := issuerParts(base)
+	_, s := issuer.Parts(base)
 	*s = *status
 	return base
 }
 
-// issuerParts returns the spec and status of either kind of issuer.
-func issuerParts(obj client.Object) (*burnerv1alpha1.BurnerIssuerSpec, *burnerv1alpha1.BurnerIssuerStatus) {
-	switch o := obj.(type) {
-	case *burnerv1alpha1.ClusterBurnerIssuer:
-		return &o.Spec, &o.Status
-	case *burnerv1alpha1.BurnerIssuer:
-		return &o.Spec, &o.Status
-	}
-	panic(fmt.Sprintf("not an issuer: %T", obj))
-}
-
 // readyOf is an issuer's Ready status and reason, for telling whether it flipped.
 func readyOf(obj client.Object) string {
-	_, status := issuerParts(obj)
+	_, status := issuer.Parts(obj)
 	if c := meta.FindStatusCondition(status.Conditions, burnerv1alpha1.ConditionReady); c != nil {
 		return string(c.Status) + "/" + c.Reason
 	}

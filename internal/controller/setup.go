@@ -157,6 +157,10 @@ func errorBackoff() workqueue.TypedRateLimiter[reconcile.Request] {
 // addIndexes registers the field indexes the watches map through.
 func addIndexes(indexer client.FieldIndexer, clusterResourceNamespace string) error {
 	ctx := context.Background()
+	keySecret := func(o client.Object) []string {
+		key, _ := issuer.Resolver{ClusterResourceNamespace: clusterResourceNamespace}.KeyOf(o)
+		return []string{key.String()}
+	}
 	return errors.Join(
 		indexer.IndexField(ctx, &burnerv1alpha1.BurnerSession{}, secretRefsIndex, func(o client.Object) []string {
 			spec := o.(*burnerv1alpha1.BurnerSession).Spec
@@ -174,11 +178,7 @@ func addIndexes(indexer client.FieldIndexer, clusterResourceNamespace string) er
 			}
 			return nil
 		}),
-		indexer.IndexField(ctx, &burnerv1alpha1.ClusterBurnerIssuer{}, keySecretIndex, func(o client.Object) []string {
-			return []string{clusterResourceNamespace + "/" + o.(*burnerv1alpha1.ClusterBurnerIssuer).Spec.APIKeySecretRef.Name}
-		}),
-		indexer.IndexField(ctx, &burnerv1alpha1.BurnerIssuer{}, keySecretIndex, func(o client.Object) []string {
-			return []string{o.GetNamespace() + "/" + o.(*burnerv1alpha1.BurnerIssuer).Spec.APIKeySecretRef.Name}
-		}),
+		indexer.IndexField(ctx, &burnerv1alpha1.ClusterBurnerIssuer{}, keySecretIndex, keySecret),
+		indexer.IndexField(ctx, &burnerv1alpha1.BurnerIssuer{}, keySecretIndex, keySecret),
 	)
 }

@@ -61,25 +61,19 @@ func (r Resolver) Resolve(ctx context.Context, bs *burnerv1alpha1.BurnerSession)
 		return Source{KeySecret: client.ObjectKey{Namespace: bs.Namespace, Name: key.Name}, KeyField: keyField(key)},
 			"", "", nil
 	}
-	var spec burnerv1alpha1.BurnerIssuerSpec
-	var status burnerv1alpha1.BurnerIssuerStatus
-	keyNamespace := bs.Namespace
+	var obj client.Object = &burnerv1alpha1.BurnerIssuer{}
+	key := client.ObjectKey{Namespace: bs.Namespace, Name: ref.Name}
 	if ref.Kind == burnerv1alpha1.ClusterBurnerIssuerKind {
-		var ci burnerv1alpha1.ClusterBurnerIssuer
-		err = r.Reader.Get(ctx, client.ObjectKey{Name: ref.Name}, &ci)
-		spec, status, keyNamespace = ci.Spec, ci.Status, r.ClusterResourceNamespace
-	} else {
-		var ni burnerv1alpha1.BurnerIssuer
-		err = r.Reader.Get(ctx, client.ObjectKey{Namespace: bs.Namespace, Name: ref.Name}, &ni)
-		spec, status = ni.Spec, ni.Status
+		obj, key.Namespace = &burnerv1alpha1.ClusterBurnerIssuer{}, ""
 	}
-	if err != nil {
+	if err = r.Reader.Get(ctx, key, obj); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			return Source{}, burnerv1alpha1.ReasonIssuerNotFound, fmt.Sprintf("%s %q not found%s", kindOf(ref),
 				ref.Name, inNamespace(ref, bs.Namespace)), nil
 		}
 		return Source{}, "", "", err
 	}
+	spec, status := Parts(obj)
 	ready := meta.FindStatusCondition(status.Conditions, burnerv1alpha1.ConditionReady)
 	if ready == nil {
 		return Source{}, "", "", ErrUnchecked
@@ -88,11 +82,30 @@ func (r Resolver) Resolve(ctx context.Context, bs *burnerv1alpha1.BurnerSession)
 		return Source{}, burnerv1alpha1.ReasonIssuerNotReady, fmt.Sprintf("%s %q is not ready (%s)", kindOf(ref),
 			ref.Name, ready.Reason), nil
 	}
-	return Source{
-		URL: spec.URL, Policy: spec.Policy,
-		KeySecret: client.ObjectKey{Namespace: keyNamespace, Name: spec.APIKeySecretRef.Name},
-		KeyField:  keyField(spec.APIKeySecretRef),
-	}, "", "", nil
+	keySecret, keyField := r.KeyOf(obj)
+	return Source{URL: spec.URL, Policy: spec.Policy, KeySecret: keySecret, KeyField: keyField}, "", "", nil
+}
+
+// KeyOf locates the API key of an issuer of either kind: its Secret (in the cluster resource namespace for a
+// ClusterBurnerIssuer, in the issuer's own namespace for a BurnerIssuer) and the field that holds the key.
+func (r Resolver) KeyOf(obj client.Object) (client.ObjectKey, string) {
+	spec, _ := Parts(obj)
+	namespace := obj.GetNamespace()
+	if _, cluster := obj.(*burnerv1alpha1.ClusterBurnerIssuer); cluster {
+		namespace = r.ClusterResourceNamespace
+	}
+	return client.ObjectKey{Namespace: namespace, Name: spec.APIKeySecretRef.Name}, keyField(spec.APIKeySecretRef)
+}
+
+// Parts returns the spec and status of either kind of issuer.
+func Parts(obj client.Object) (*burnerv1alpha1.BurnerIssuerSpec, *burnerv1alpha1.BurnerIssuerStatus) {
+	switch o := obj.(type) {
+	case *burnerv1alpha1.ClusterBurnerIssuer:
+		return &o.Spec, &o.Status
+	case *burnerv1alpha1.BurnerIssuer:
+		return &o.Spec, &o.Status
+	}
+	panic(fmt.Sprintf("not an issuer: %T", obj))
 }
 
 // RefOf is the index key of the issuer a session references, "" when it references none: "ClusterBurnerIssuer/name"
