@@ -57,14 +57,14 @@ func (r *BurnerSessionReconciler) sessionsReferencing(ctx context.Context, secre
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(same)})
 	}
 	for _, o := range issuersOfKey(ctx, r.Client, secret) {
-		reqs = append(reqs, r.sessionsMatching(ctx, client.MatchingFields{issuerRefIndex: refOfIssuer(o)})...)
+		reqs = append(reqs, r.sessionsOfIssuer(ctx, o)...)
 	}
 	return reqs
 }
 
 // issuersOfKey lists the issuers, of both kinds, whose key is this Secret.
 func issuersOfKey(ctx context.Context, c client.Reader, secret client.Object) []client.Object {
-	key := client.MatchingFields{keySecretIndex: secret.GetNamespace() + "/" + secret.GetName()}
+	key := client.MatchingFields{keySecretIndex: client.ObjectKeyFromObject(secret).String()}
 	var out []client.Object
 	var cluster burnerv1alpha1.ClusterBurnerIssuerList
 	if err := c.List(ctx, &cluster, key); err == nil {
@@ -98,26 +98,28 @@ func (r *BurnerSessionReconciler) sessionsOfIssuer(ctx context.Context, o client
 // namespaceSelector may now say otherwise.
 func (r *BurnerSessionReconciler) sessionsInNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
 	var list burnerv1alpha1.BurnerSessionList
-	if err := r.List(ctx, &list, client.InNamespace(ns.GetName())); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(ns.GetName()), client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	var reqs []reconcile.Request
-	for _, bs := range list.Items {
-		if bs.Spec.IssuerRef != nil && bs.Spec.IssuerRef.Kind == burnerv1alpha1.ClusterBurnerIssuerKind {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&bs)})
+	for i := range list.Items {
+		if ref := list.Items[i].Spec.IssuerRef; ref != nil && ref.Kind == burnerv1alpha1.ClusterBurnerIssuerKind {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 		}
 	}
 	return reqs
 }
 
+// sessionsMatching maps the sessions a list finds to requests. Only their names are read, so the cached objects are
+// not copied: an issuer's change can map to thousands of sessions.
 func (r *BurnerSessionReconciler) sessionsMatching(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
 	var list burnerv1alpha1.BurnerSessionList
-	if err := r.List(ctx, &list, opts...); err != nil {
+	if err := r.List(ctx, &list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, bs := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&bs)})
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs
 }
