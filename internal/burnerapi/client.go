@@ -94,7 +94,7 @@ func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = u
 
 // New returns a Client for the API at baseURL, which must pass ValidateBaseURL.
 func New(baseURL string, opts ...Option) (*Client, error) {
-	base, err := ValidateBaseURL(baseURL)
+	endpoint, err := sessionsEndpoint(baseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		o.limiter = NewKeyLimiter(DefaultKeyRate, DefaultKeyBurst, o.clock)
 	}
 	return &Client{
-		endpoint:  base.JoinPath(SessionsPath).String(),
+		endpoint:  endpoint,
 		http:      hc,
 		timeout:   o.timeout,
 		clock:     o.clock,
@@ -125,6 +125,15 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 
 // defaultTransport is http.DefaultTransport with response headers bounded like the body: a session response has a
 // handful of short headers, and the default allowance (megabytes) only helps a hostile server waste memory.
+// sessionsEndpoint is the URL sessions are created at, for an API base URL that passes ValidateBaseURL.
+func sessionsEndpoint(baseURL string) (string, error) {
+	base, err := ValidateBaseURL(baseURL)
+	if err != nil {
+		return "", err
+	}
+	return base.JoinPath(SessionsPath).String(), nil
+}
+
 func defaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxResponseHeaderBytes = maxResponseBytes
@@ -144,6 +153,13 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidRequest, Message: "invalid request: cannot encode body", cause: err}
 	}
+	endpoint := c.endpoint
+	if req.BaseURL != "" {
+		// Checked before the limiter: a call that cannot be made must not take a slot.
+		if endpoint, err = sessionsEndpoint(req.BaseURL); err != nil {
+			return nil, &Error{Kind: KindInvalidRequest, Message: "invalid API URL: " + err.Error()}
+		}
+	}
 	var adm admission
 	if c.limiter != nil {
 		var held *Error
@@ -154,14 +170,6 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	endpoint := c.endpoint
-	if req.BaseURL != "" {
-		base, err := ValidateBaseURL(req.BaseURL)
-		if err != nil {
-			return nil, &Error{Kind: KindInvalidRequest, Message: "invalid API URL: " + err.Error()}
-		}
-		endpoint = base.JoinPath(SessionsPath).String()
-	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, &Error{Kind: KindUpstream, Message: "cannot build request", cause: err}
