@@ -31,10 +31,10 @@ import (
 
 // CacheOptions scopes the manager's cache: Secrets are cached only when they carry the managed-by label, so the
 // operator does not hold every Secret of the cluster in memory, and of those only the Secrets a BurnerSession
-// controls keep their data, compacted (anyone who can create a Secret can add the label). Managed fields are stripped from every
-// object, and kubectl's last-applied-configuration (a copy of the whole spec) from sessions: the operator never
-// writes a session's metadata, so the stripped copy cannot leak back into the apiserver. Token Secrets keep theirs,
-// as an update of the cached copy would drop it.
+// controls keep their data, compacted (anyone who can create a Secret can add the label). Managed fields are
+// stripped from every object, and kubectl's last-applied-configuration (a copy of the whole spec) from sessions: the
+// operator never writes a session's metadata, so the stripped copy cannot leak back into the apiserver. Token
+// Secrets keep theirs, as an update of the cached copy would drop it.
 func CacheOptions(watchNamespaces []string) cache.Options {
 	return cache.Options{
 		DefaultNamespaces: namespaces(watchNamespaces),

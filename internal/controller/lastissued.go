@@ -56,17 +56,23 @@ func (c *lastIssued) markWritten(bs *burnerv1alpha1.BurnerSession) {
 
 // written says whether the token remembered for bs was written.
 func (c *lastIssued) written(bs *burnerv1alpha1.BurnerSession) bool {
-	v, ok := c.m.Load(types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name})
-	return ok && v.(lastToken).uid == bs.UID && v.(lastToken).written
+	last, ok := c.load(bs)
+	return ok && last.written
 }
 
 // token is the token remembered for bs.
 func (c *lastIssued) token(bs *burnerv1alpha1.BurnerSession) (tokensecret.Token, bool) {
+	last, ok := c.load(bs)
+	return last.token, ok
+}
+
+// load is what is remembered for this very session (not for an earlier one of the same name).
+func (c *lastIssued) load(bs *burnerv1alpha1.BurnerSession) (lastToken, bool) {
 	v, ok := c.m.Load(types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name})
 	if !ok || v.(lastToken).uid != bs.UID {
-		return tokensecret.Token{}, false
+		return lastToken{}, false
 	}
-	return v.(lastToken).token, true
+	return v.(lastToken), true
 }
 
 func (c *lastIssued) forget(key types.NamespacedName) { c.m.Delete(key) }
