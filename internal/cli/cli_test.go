@@ -18,6 +18,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -280,5 +281,28 @@ func TestMissingSessionExitsNonZeroWithAMessage(t *testing.T) {
 	createSession(t, ns, "new", burnerv1alpha1.BurnerSessionStatus{})
 	if r := plugin(t, "inspect", "new", "-n", ns); r.code == 0 || !strings.Contains(r.stderr, "no token Secret") {
 		t.Errorf("inspect before the first token: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestDecodeJWT reads the claims of a token, padded or not, and says nothing of one it cannot read: a parser's
+// message could quote part of the token.
+func TestDecodeJWT(t *testing.T) {
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "w", "exp": 1900000000}).
+		SignedString([]byte("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(token, ".")
+	padded := strings.Join([]string{parts[0] + strings.Repeat("=", (4-len(parts[0])%4)%4), parts[1], parts[2]}, ".")
+	for _, tok := range []string{token, padded} {
+		c, err := decodeJWT(tok)
+		if err != nil || c.alg != "HS256" || c.values["sub"] != "w" || c.values["exp"].(json.Number).String() != "1900000000" {
+			t.Fatalf("decodeJWT(%q) = %+v, %v", tok, c, err)
+		}
+	}
+	for _, bad := range []string{"secret-token-value", "a.b", "!!.e30.x", parts[0] + ".bm90LWpzb24." + parts[2]} {
+		if _, err := decodeJWT(bad); err != errNotJWT || strings.Contains(err.Error(), bad) {
+			t.Fatalf("decodeJWT(%q): %v, want errNotJWT", bad, err)
+		}
 	}
 }
