@@ -17,7 +17,7 @@ COPY api/ api/
 COPY cmd/main.go cmd/main.go
 COPY internal/ internal/
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath \
-    -ldflags="-s -w -X github.com/burner-operator/burner-operator/internal/controller.buildVersion=${VERSION} -X github.com/burner-operator/burner-operator/internal/controller.buildRevision=${REVISION}" \
+    -ldflags="-s -w -X github.com/burner-operator/burner-operator/internal/metrics.buildVersion=${VERSION} -X github.com/burner-operator/burner-operator/internal/metrics.buildRevision=${REVISION}" \
     -o manager ./cmd
 
 FROM gcr.io/distroless/static:nonroot

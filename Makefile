@@ -5,8 +5,8 @@ IMG ?= ghcr.io/burner-operator/burner-operator:0.1.0
 # Version and revision reported by burner_operator_build_info.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
-LDFLAGS = -X github.com/burner-operator/burner-operator/internal/controller.buildVersion=$(VERSION) \
-	-X github.com/burner-operator/burner-operator/internal/controller.buildRevision=$(REVISION)
+LDFLAGS = -X github.com/burner-operator/burner-operator/internal/metrics.buildVersion=$(VERSION) \
+	-X github.com/burner-operator/burner-operator/internal/metrics.buildRevision=$(REVISION)
 # YEAR defines the year value used for substituting the YEAR placeholder in the boilerplate header.
 YEAR ?= $(shell date +%Y)
 

@@ -19,18 +19,30 @@ package v1alpha1
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
 )
 
 // Scope is a capability a Burner session token grants.
 // +kubebuilder:validation:Enum=wallet:read;transactions:build;transactions:submit
 type Scope string
 
-// The scopes the Burner API knows.
+// The scopes the Burner API knows: burnerapi's list, the one source (the Enum marker above cannot name it; a test
+// keeps the two equal).
 const (
-	ScopeWalletRead         Scope = "wallet:read"
-	ScopeTransactionsBuild  Scope = "transactions:build"
-	ScopeTransactionsSubmit Scope = "transactions:submit"
+	ScopeWalletRead         Scope = burnerapi.ScopeWalletRead
+	ScopeTransactionsBuild  Scope = burnerapi.ScopeTransactionsBuild
+	ScopeTransactionsSubmit Scope = burnerapi.ScopeTransactionsSubmit
 )
+
+// AllScopes is what a session that omits spec.scopes asks for.
+func AllScopes() []Scope {
+	out := make([]Scope, len(burnerapi.AllScopes))
+	for i, s := range burnerapi.AllScopes {
+		out[i] = Scope(s)
+	}
+	return out
+}
 
 // ForceRefreshAnnotation asks for exactly one new token each time its value changes.
 const ForceRefreshAnnotation = "burner.aerosol.com/force-refresh"

@@ -28,14 +28,14 @@ const (
 
 // Reasons the token Secret is not usable or needs a new token (Ready=False, or why a token is minted).
 const (
-	ReasonSecretMissing       = "SecretMissing"
-	ReasonSecretNotOwned      = "SecretNotOwned"
-	ReasonSecretMissingData   = "SecretMissingData"
-	ReasonExpiresAtUnparsable = "ExpiresAtUnparsable"
-	ReasonSpecChanged         = "SpecChanged"
-	ReasonForceRefresh        = "ForceRefreshRequested"
-	ReasonNearingExpiry       = "NearingExpiry"
-	ReasonExpired             = "Expired"
+	ReasonSecretMissing         = "SecretMissing"
+	ReasonSecretNotOwned        = "SecretNotOwned"
+	ReasonSecretMissingData     = "SecretMissingData"
+	ReasonExpiresAtUnparsable   = "ExpiresAtUnparsable"
+	ReasonSpecChanged           = "SpecChanged"
+	ReasonForceRefreshRequested = "ForceRefreshRequested"
+	ReasonNearingExpiry         = "NearingExpiry"
+	ReasonExpired               = "Expired"
 )
 
 // Reasons a token could not be issued (Synced=False, and Ready=False once no valid token is left).

@@ -21,13 +21,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/issuer"
+	"github.com/burner-operator/burner-operator/internal/metrics"
 )
 
 // RateReporter tells the rate the per-key limiter currently allows with a key; *burnerapi.KeyLimiter implements it.
@@ -39,24 +39,9 @@ type RateReporter interface {
 // and go and as the limiter learns the API's limit.
 const capacityInterval = 30 * time.Second
 
-// Per-issuer capacity, labelled by the issuer's kind, namespace ("" for a ClusterBurnerIssuer) and name.
-var (
-	issuerLabels = []string{"kind", "namespace", "name"}
-	issuerDemand = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "burner_issuer_demand_calls_per_second",
-		Help: "API calls per second the issuer's sessions need to keep their tokens fresh.",
-	}, issuerLabels)
-	issuerAllowed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "burner_issuer_allowed_calls_per_second",
-		Help: "API calls per second the per-key limiter currently allows with the issuer's key.",
-	}, issuerLabels)
-)
-
-func init() { metrics.Registry.MustRegister(issuerDemand, issuerAllowed) }
-
 // capacity weighs what the issuer's sessions need against what the key may do, records both as metrics, and says
 // so in a condition: when demand exceeds the rate, tokens will expire before they can all be refreshed.
-func (r *IssuerReconciler) capacity(ctx context.Context, obj client.Object, apiKey string) (metav1.Condition, error) {
+func (r *IssuerReconciler) capacity(ctx context.Context, obj burnerv1alpha1.GenericIssuer, apiKey string) (metav1.Condition, error) {
 	demand, err := r.demand(ctx, obj)
 	allowed := float64(r.Limiter.Rate(apiKey))
 	cond := metav1.Condition{Type: burnerv1alpha1.ConditionCapacity, ObservedGeneration: obj.GetGeneration(),
@@ -65,9 +50,7 @@ func (r *IssuerReconciler) capacity(ctx context.Context, obj client.Object, apiK
 	if err != nil {
 		return cond, err
 	}
-	labels := issuerMetricLabels(obj)
-	issuerDemand.WithLabelValues(labels...).Set(demand)
-	issuerAllowed.WithLabelValues(labels...).Set(allowed)
+	metrics.SetCapacity(obj, demand, allowed)
 	if demand > allowed {
 		cond.Status, cond.Reason = metav1.ConditionFalse, burnerv1alpha1.ReasonDemandExceedsRate
 		cond.Message = fmt.Sprintf("the sessions need %.1f calls/s to stay fresh and the API allows %.1f with this "+
@@ -79,9 +62,9 @@ func (r *IssuerReconciler) capacity(ctx context.Context, obj client.Object, apiK
 
 // demand is the calls per second the issuer's sessions need: one per refresh interval each (the time from issue to
 // refresh of its current token, or two thirds of its ttl before it has one).
-func (r *IssuerReconciler) demand(ctx context.Context, obj client.Object) (float64, error) {
+func (r *IssuerReconciler) demand(ctx context.Context, obj burnerv1alpha1.GenericIssuer) (float64, error) {
 	var list burnerv1alpha1.BurnerSessionList
-	if err := r.List(ctx, &list, client.MatchingFields{issuerRefIndex: refOfIssuer(obj)},
+	if err := r.List(ctx, &list, client.MatchingFields{issuerRefIndex: issuer.IndexKey(obj)},
 		client.UnsafeDisableDeepCopy); err != nil {
 		return 0, err
 	}
@@ -97,19 +80,4 @@ func (r *IssuerReconciler) demand(ctx context.Context, obj client.Object) (float
 		}
 	}
 	return demand, nil
-}
-
-// forgetCapacity drops a deleted issuer's series.
-func (r *IssuerReconciler) forgetCapacity(obj client.Object) {
-	issuerDemand.DeleteLabelValues(issuerMetricLabels(obj)...)
-	issuerAllowed.DeleteLabelValues(issuerMetricLabels(obj)...)
-}
-
-func issuerMetricLabels(obj client.Object) []string {
-	_, cluster := obj.(*burnerv1alpha1.ClusterBurnerIssuer)
-	kind := burnerv1alpha1.BurnerIssuerKind
-	if cluster {
-		kind = burnerv1alpha1.ClusterBurnerIssuerKind
-	}
-	return []string{kind, obj.GetNamespace(), obj.GetName()}
 }

@@ -197,7 +197,7 @@ func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.r.API = api
+	f.r.Minter.API = api
 	for _, name := range []string{"a", "b", "c", "d"} {
 		f.createSession(name, nil)
 	}
@@ -250,7 +250,7 @@ func (r *rejecting) CreateSession(context.Context, string, burnerapi.Request) (*
 func TestInvalidRequestWaitsForASpecChange(t *testing.T) {
 	f := newFixture(t)
 	api := &rejecting{}
-	f.r.API = api
+	f.r.Minter.API = api
 	f.createSession("pay", nil)
 	for range 3 {
 		f.clock.Step(5 * time.Minute)
@@ -295,7 +295,7 @@ func TestHeldBackByTheKeyLimiter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.r.API = api
+	f.r.Minter.API = api
 	f.createSession("a", nil)
 	f.createSession("b", nil)
 	f.reconcile("a")

@@ -21,10 +21,8 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
@@ -89,7 +87,7 @@ func TestHeldBackSessionTurnsExpiredOnTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.r.API = api
+	f.r.Minter.API = api
 	f.createSession("warm-up", nil)
 	f.reconcile("warm-up") // takes the limiter's one token: everything after it waits hours
 	f.clock.Step(4 * time.Minute)
@@ -122,55 +120,6 @@ func TestImplausibleExpiresAtIsReissued(t *testing.T) {
 	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
 	if exp := f.session("pay").Status.ExpiresAt; exp.Sub(f.clock.Now()) > time.Hour {
 		t.Fatalf("status still reports the damaged expiry %s", exp)
-	}
-}
-
-// TestCacheKeepsOnlySessionSecretsData: anyone can label a Secret as managed by the operator; the cache then keeps
-// its metadata only, not its data, so nobody can make the operator hold their data in memory. Of a session's token
-// Secret it keeps the data compacted.
-func TestCacheKeepsOnlySessionSecretsData(t *testing.T) {
-	big := map[string][]byte{"blob": make([]byte, 1<<20)}
-	owned := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "t", OwnerReferences: []metav1.OwnerReference{{
-		APIVersion: burnerv1alpha1.GroupVersion.String(), Kind: "BurnerSession", Name: "t", Controller: new(true),
-	}}}, Data: map[string][]byte{tokensecret.KeyToken: []byte("x")}}
-	foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "f",
-		Labels:      map[string]string{tokensecret.ManagedByLabel: tokensecret.ManagedByValue},
-		Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: string(big["blob"])}}, Data: big}
-	for _, s := range []*corev1.Secret{owned, foreign} {
-		if _, err := trimSecret(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(owned.Data) != 1 || string(owned.Data[tokensecret.KeyToken]) == "x" {
-		t.Fatalf("a session's token Secret is not compacted in the cache: %d keys", len(owned.Data))
-	}
-	if foreign.Data != nil || foreign.Annotations != nil || foreign.Labels == nil {
-		t.Fatalf("a foreign Secret keeps data or annotations in the cache: %d bytes", len(foreign.Data["blob"]))
-	}
-}
-
-// TestAPIKeyMemoForgetsUnusedKeys: the memo holds the selected key only, by resourceVersion, and drops keys no
-// session has used for a while (a deleted Secret, a session moved to another key).
-func TestAPIKeyMemoForgetsUnusedKeys(t *testing.T) {
-	var m keyMemo
-	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	a, b := client.ObjectKey{Namespace: "ns", Name: "a"}, client.ObjectKey{Namespace: "ns", Name: "b"}
-	m.put(a, "apiKey", readKey{version: "1", value: "ka", labelled: true}, now)
-	if _, ok := m.get(a, "apiKey", "2", now); ok {
-		t.Fatal("a key read at another resourceVersion was served")
-	}
-	for i := range 3 {
-		now = now.Add(5 * time.Minute)
-		if i < 2 {
-			m.put(b, "apiKey", readKey{version: "1", value: "kb", labelled: true}, now)
-		}
-	}
-	m.put(b, "apiKey", readKey{version: "2", value: "kb2", labelled: true}, now.Add(time.Minute))
-	if _, ok := m.get(a, "apiKey", "1", now); ok {
-		t.Fatal("a key unused for 15 minutes is still held")
-	}
-	if read, ok := m.get(b, "apiKey", "2", now); !ok || read.value != "kb2" {
-		t.Fatal("the key in use was dropped")
 	}
 }
 

@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -33,10 +34,15 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/burnersim"
+	"github.com/burner-operator/burner-operator/internal/issuer"
+	"github.com/burner-operator/burner-operator/internal/metrics"
+	"github.com/burner-operator/burner-operator/internal/mint"
+	"github.com/burner-operator/burner-operator/internal/secrets"
 	"github.com/burner-operator/burner-operator/internal/testenv"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
@@ -92,11 +98,16 @@ func (f *fixture) newReconciler() *BurnerSessionReconciler {
 		f.t.Fatal(err)
 	}
 	f.events = events.NewFakeRecorder(100)
+	reader := secrets.NewReader(env.Client, env.Client, env.Client, f.clock)
 	return &BurnerSessionReconciler{
-		Client: env.Client, APIReader: env.Client, Scheme: env.Client.Scheme(),
-		Recorder: f.events, Clock: f.clock, API: api, ClusterResourceNamespace: clusterResourceNamespace,
-		secrets: &secretReader{cache: env.Client, otherSecrets: env.Client, apiServer: env.Client, clock: f.clock},
+		Client: env.Client, APIReader: env.Client, Scheme: env.Client.Scheme(), Recorder: f.events, Clock: f.clock,
+		Minter: &mint.Minter{Issuers: f.issuers(), Secrets: reader, API: api, Clock: f.clock}, Secrets: reader,
 	}
+}
+
+// issuers resolves issuers as the manager does, with this test's cluster resource namespace.
+func (f *fixture) issuers() issuer.Resolver {
+	return issuer.Resolver{Reader: env.Client, ClusterResourceNamespace: clusterResourceNamespace}
 }
 
 func (f *fixture) createKey(name, value string) *corev1.Secret {
@@ -229,8 +240,8 @@ func (f *fixture) sessionSeries(name string) map[string]float64 {
 	f.t.Helper()
 	elected := make(chan struct{})
 	close(elected)
-	c := &sessionCollector{}
-	c.use(env.Client, elected)
+	c := &metrics.SessionCollector{}
+	c.Use(env.Client, elected)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
 	families, err := reg.Gather()
@@ -292,15 +303,15 @@ func (f *fixture) clusterIssuer(policy *burnerv1alpha1.IssuerPolicy) string {
 		f.t.Fatal(err)
 	}
 	f.t.Cleanup(func() { _ = env.Client.Delete(context.Background(), ci) })
-	f.checkIssuer(true, client.ObjectKeyFromObject(ci))
+	f.checkIssuer(burnerv1alpha1.ClusterBurnerIssuerKind, client.ObjectKeyFromObject(ci))
 	return ci.Name
 }
 
 // checkIssuer runs the issuer reconciler of that kind once (with a limiter that reports the given rates, if any).
-func (f *fixture) checkIssuer(cluster bool, key client.ObjectKey, limiter ...RateReporter) ctrl.Result {
+func (f *fixture) checkIssuer(kind string, key client.ObjectKey, limiter ...RateReporter) ctrl.Result {
 	f.t.Helper()
-	ir := &IssuerReconciler{Client: env.Client, Recorder: f.events, Cluster: cluster,
-		ClusterResourceNamespace: clusterResourceNamespace, secrets: f.r.secrets}
+	ir := &IssuerReconciler{Client: env.Client, Recorder: f.events, Kind: kind, Keys: f.issuers(),
+		Secrets: f.r.Secrets}
 	if len(limiter) > 0 {
 		// Capacity lists the issuer's sessions through a field index, which only a cache serves.
 		ir.Limiter, ir.Client = limiter[0], f.cachedClient()
@@ -327,7 +338,7 @@ func (f *fixture) cachedClient() client.Client {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if err := addIndexes(c, clusterResourceNamespace); err != nil {
+	if err := addIndexes(c, f.issuers()); err != nil {
 		f.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(f.ctx)
@@ -341,4 +352,29 @@ func (f *fixture) cachedClient() client.Client {
 		f.t.Fatal(err)
 	}
 	return cl
+}
+
+// registered is the value of the series of family with these labels in the manager's registry, and whether it is
+// there.
+func registered(t *testing.T, family string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range families {
+		if mf.GetName() != family {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				got[lp.GetName()] = lp.GetValue()
+			}
+			if maps.Equal(got, labels) {
+				return m.GetGauge().GetValue(), true
+			}
+		}
+	}
+	return 0, false
 }

@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/time/rate"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -206,7 +205,7 @@ func TestIssuerReadyCondition(t *testing.T) {
 	}
 	wantReady := func(status metav1.ConditionStatus, reason string) {
 		t.Helper()
-		f.checkIssuer(false, client.ObjectKeyFromObject(issuer))
+		f.checkIssuer(burnerv1alpha1.BurnerIssuerKind, client.ObjectKeyFromObject(issuer))
 		got := &burnerv1alpha1.BurnerIssuer{}
 		if err := env.Client.Get(f.ctx, client.ObjectKeyFromObject(issuer), got); err != nil {
 			t.Fatal(err)
@@ -261,22 +260,22 @@ func TestIssuerSaysWhenDemandExceedsTheRate(t *testing.T) {
 		}
 		return meta.FindStatusCondition(ci.Status.Conditions, burnerv1alpha1.ConditionCapacity)
 	}
-	if res := f.checkIssuer(true, client.ObjectKey{Name: name}, fixedRate(1)); res.RequeueAfter != capacityInterval {
+	if res := f.checkIssuer(burnerv1alpha1.ClusterBurnerIssuerKind, client.ObjectKey{Name: name}, fixedRate(1)); res.RequeueAfter != capacityInterval {
 		t.Fatalf("requeued after %s: capacity is weighed every %s", res.RequeueAfter, capacityInterval)
 	}
 	if c := capacity(); c == nil || c.Status != metav1.ConditionTrue {
 		t.Fatalf("Capacity %+v with room to spare", c)
 	}
-	f.checkIssuer(true, client.ObjectKey{Name: name}, fixedRate(0.01))
+	f.checkIssuer(burnerv1alpha1.ClusterBurnerIssuerKind, client.ObjectKey{Name: name}, fixedRate(0.01))
 	c := capacity()
 	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != burnerv1alpha1.ReasonDemandExceedsRate ||
 		!strings.Contains(c.Message, "need 0.0") || !strings.Contains(c.Message, "allows 0.0") {
 		t.Fatalf("Capacity %+v, want False DemandExceedsRate with both figures", c)
 	}
 	f.wantEvent(burnerv1alpha1.ReasonDemandExceedsRate)
-	labels := []string{burnerv1alpha1.ClusterBurnerIssuerKind, "", name}
+	labels := map[string]string{"kind": burnerv1alpha1.ClusterBurnerIssuerKind, "namespace": "", "name": name}
 	// Each ttl-300 token is refreshed 185 to 200 s after issue (lead L/3 plus up to 5 % of L of jitter).
-	if d := testutil.ToFloat64(issuerDemand.WithLabelValues(labels...)); d < 3.0/200 || d > 3.0/185 {
+	if d, _ := registered(t, "burner_issuer_demand_calls_per_second", labels); d < 3.0/200 || d > 3.0/185 {
 		t.Fatalf("demand metric %v, want 3 sessions over 185 to 200 s each", d)
 	}
 
@@ -289,11 +288,12 @@ func TestIssuerSaysWhenDemandExceedsTheRate(t *testing.T) {
 	if err := env.Client.Update(f.ctx, ci); err != nil {
 		t.Fatal(err)
 	}
-	f.checkIssuer(true, client.ObjectKey{Name: name}, fixedRate(0.01))
+	f.checkIssuer(burnerv1alpha1.ClusterBurnerIssuerKind, client.ObjectKey{Name: name}, fixedRate(0.01))
 	if c := capacity(); c != nil {
 		t.Fatalf("an issuer that is not Ready keeps Capacity %+v", c)
 	}
-	if issuerDemand.DeleteLabelValues(labels...) || issuerAllowed.DeleteLabelValues(labels...) {
+	_, demand := registered(t, "burner_issuer_demand_calls_per_second", labels)
+	if _, allowed := registered(t, "burner_issuer_allowed_calls_per_second", labels); demand || allowed {
 		t.Fatal("capacity series left for an issuer that is not Ready")
 	}
 }

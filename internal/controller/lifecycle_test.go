@@ -124,7 +124,7 @@ func TestUsesExpiresAtNotRequestedTTL(t *testing.T) {
 	f.wantMints(2)
 	f.wantNoEvents()
 	if c := meta.FindStatusCondition(f.session("pay").Status.Conditions, burnerv1alpha1.ConditionReady); c == nil ||
-		!strings.Contains(c.Message, shortLifetimeMessage) {
+		!strings.Contains(c.Message, policy.ShortLifetimeMessage) {
 		t.Fatalf("Ready does not carry the short-lifetime warning: %+v", c)
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
@@ -39,17 +38,11 @@ func (r *BurnerSessionReconciler) tokenSecret(ctx context.Context, bs *burnerv1a
 	if err == nil {
 		return s, nil
 	}
-	if r.secrets.unmanagedMeta(ctx, key) == nil {
+	if r.Secrets.UnmanagedMeta(ctx, key) == nil {
 		return nil, nil
 	}
 	if err := r.APIReader.Get(ctx, key, s); err != nil {
 		return nil, client.IgnoreNotFound(err)
 	}
 	return s, nil
-}
-
-func secretMetadata() *metav1.PartialObjectMetadata {
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	return m
 }

@@ -14,16 +14,17 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package controller holds the BurnerSession reconciler. Reconcile reads as its files do: observe the token Secret
-// (observe.go), decide with the policy package, mint a token when one is due (issue.go, apikey.go), write it
-// (write.go, lastissued.go), and derive the status and the requeue from what happened (status.go, failure.go).
+// Package controller holds the reconcilers of BurnerSessions and of both kinds of issuer. A session's Reconcile
+// reads as its files do: observe the token Secret (observe.go), admit the request through the mint path
+// (internal/mint), restore the last token issued when the Secret lost it (lastissued.go), mint a token when one is
+// due (mint.go) and write it (write.go); the outcome (outcome.go) then decides the status (status.go), the requeue
+// (requeue.go) and what is reported (report.go).
 package controller
 
 import (
 	"context"
 	"errors"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -33,42 +34,36 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
-	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/issuer"
+	"github.com/burner-operator/burner-operator/internal/mint"
 	"github.com/burner-operator/burner-operator/internal/policy"
+	"github.com/burner-operator/burner-operator/internal/secrets"
 )
-
-// SessionIssuer mints session tokens; *burnerapi.Client implements it.
-type SessionIssuer interface {
-	CreateSession(ctx context.Context, apiKey string, req burnerapi.Request) (*burnerapi.Session, error)
-}
 
 // BurnerSessionReconciler keeps each BurnerSession's token Secret holding a valid token.
 type BurnerSessionReconciler struct {
 	// Client reads BurnerSessions and token Secrets from the manager's cache, which holds only managed Secrets.
 	client.Client
-	// APIReader reads Secrets the cache does not hold (API keys, foreign Secrets in the way) straight from the
-	// apiserver, so the manager never caches every Secret in the cluster.
+	// APIReader reads Secrets the cache does not hold (foreign Secrets in the way) straight from the apiserver, so
+	// the manager never caches every Secret in the cluster.
 	APIReader client.Reader
 	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	// Clock is the only source of time for decisions; tests inject a fake one.
 	Clock clock.PassiveClock
-	API   SessionIssuer
+	// Minter is the mint path, shared with every other caller in the manager.
+	Minter *mint.Minter
+	// Secrets reads the metadata of Secrets the main cache does not hold.
+	Secrets *secrets.Reader
 
 	// lastIssued keeps the last token written per session, so a token Secret deleted or edited by hand is repaired
 	// without minting while that token is still good.
 	lastIssued lastIssued
-	// patchedFrom records, per session, the resourceVersion its last status patch was computed from (see
-	// patchStatus).
-	patchedFrom sync.Map
-	// rateLimited holds the sessions whose last call was answered 429 (see issue).
+	// sent records, per session, the last status patch sent (see patchStatus).
+	sent sync.Map
+	// rateLimited holds the sessions whose last call was answered with a quiet 429 (see mint).
 	rateLimited sync.Map
-	// ClusterResourceNamespace holds the key Secrets of ClusterBurnerIssuers.
-	ClusterResourceNamespace string
-
-	// secrets reads key Secrets and the metadata of Secrets the main cache does not hold; set up by Setup.
-	secrets *secretReader
 }
 
 // The verbs the manager uses, and no more (TestManagerRunsUnderInstalledRBAC runs it under them). Setting
@@ -89,7 +84,7 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Get(ctx, req.NamespacedName, bs); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			r.lastIssued.forget(req.NamespacedName)
-			r.patchedFrom.Delete(req.NamespacedName)
+			r.sent.Delete(req.NamespacedName)
 			r.rateLimited.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -104,11 +99,12 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, err
 	}
 
-	// 5. Report: the status and the requeue, worked out once from the outcome, then the events and logs of what
-	// needs a look. An unchanged status is not written (a held-back session's, typically).
+	// 5. Report: the status, then the requeue from it, then the events, logs and counts of what needs a look. An
+	// unchanged status is not written (a held-back session's, typically).
 	orig := bs.DeepCopy()
-	res := updateStatus(bs, o)
-	r.announce(ctx, orig, bs, o, res)
+	setStatus(bs, o)
+	res := requeue(bs, o)
+	r.report(ctx, orig, bs, o, res)
 	if err := r.patchStatus(ctx, orig, bs); err != nil {
 		// The failure record did not reach status: retry with the controller's error backoff instead of res.
 		return ctrl.Result{}, err
@@ -127,32 +123,36 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 	if secret != nil && !in.Owned {
 		// Writing would destroy somebody else's data; the Secret watches bring the session back when it is gone.
 		reason, message, _ := policy.SecretNotOwned(in)
-		return outcome{in: in, failure: &failure{Reason: reason, Message: message}, source: refused}, nil
+		return refusedBy(in, &failure.Error{Reason: reason, Message: message}), nil
 	}
-	src, refusal, err := r.source(ctx, bs)
+	// Checked at every reconcile and before anything is due: a refusal shows on Ready at once, and the current
+	// token is left to expire.
+	req := mint.ForSession(bs)
+	grant, err := r.Minter.Admit(ctx, req)
 	if errors.Is(err, issuer.ErrUnchecked) {
 		// Its issuer is about to be checked: wait for that, as for the limiter, without a word in status.
-		return outcome{in: in, heldBack: time.Second}, nil
+		return outcome{in: in, heldBack: policy.Recheck}, nil
+	}
+	if f, ok := failure.As(err); ok {
+		return refusedBy(in, f), nil
 	}
 	if err != nil {
 		return outcome{}, err
 	}
-	if refusal != nil {
-		return outcome{in: in, failure: refusal, source: refused}, nil
-	}
+	fingerprint := policy.Fingerprint(in, grant.KeyVersion, grant.URL())
 	reason, message, due := policy.NeedsToken.Evaluate(in)
 	if want, ok := r.lastIssued.restore(in); ok {
 		if in.Secret == nil && r.lastIssued.written(bs) {
 			// A requeue can outrun the watch that brings our own write into the cache: ask the apiserver before
 			// creating that Secret again (a 409 otherwise).
-			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), secretMetadata()); err == nil {
-				return outcome{in: in, heldBack: time.Second}, nil
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), secrets.Metadata()); err == nil {
+				return outcome{in: in, heldBack: policy.Recheck}, nil
 			} else if client.IgnoreNotFound(err) != nil {
 				return outcome{}, err
 			}
 		}
 		if err := r.writeSecret(ctx, bs, want); err != nil {
-			return writeFailed(in, err)
+			return writeFailed(in, fingerprint, err)
 		}
 		r.lastIssued.markWritten(bs)
 		why := "after it was edited"
@@ -166,5 +166,5 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 	if !due {
 		return outcome{in: in}, nil
 	}
-	return r.issue(ctx, bs, in, src, reason, message)
+	return r.mint(ctx, bs, in, attempt{req: req, grant: grant, fingerprint: fingerprint, reason: reason, detail: message})
 }

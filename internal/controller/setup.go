@@ -17,21 +17,17 @@ limitations under the License.
 package controller
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -41,59 +37,50 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/issuer"
-	"github.com/burner-operator/burner-operator/internal/tokensecret"
+	"github.com/burner-operator/burner-operator/internal/metrics"
+	"github.com/burner-operator/burner-operator/internal/mint"
+	"github.com/burner-operator/burner-operator/internal/secrets"
 )
 
-// Field indexes: sessions by the names of the Secrets they reference in their namespace (an inline API key Secret,
-// a token Secret named in spec.secretName), sessions by the issuer they reference (issuer.RefOf), and issuers by
-// their key Secret ("namespace/name").
-const (
-	secretRefsIndex = "burner.aerosol.com/secret-refs"
-	issuerRefIndex  = "burner.aerosol.com/issuer-ref"
-	keySecretIndex  = "burner.aerosol.com/key-secret"
-)
-
-// Setup registers the BurnerSession controller and the two issuer controllers, which share a reader of key Secrets
-// and a second, metadata-only cache of every Secret without the managed-by label (the main cache holds those with
+// Setup registers the BurnerSession controller and the two issuer controllers, and returns the mint path they share
+// with any other caller in the manager. They share a reader of key Secrets and a second, metadata-only cache of every Secret without the managed-by label (the main cache holds those with
 // it). Through it a change of an API key Secret, or the removal of a foreign Secret in the way, brings back the
 // sessions and issuers that reference it; key Secrets are read directly, only when a token is minted or an issuer
 // checked. Leaving token Secrets out of it spares the apiserver a second stream of every token write. Secrets that
 // do carry the label are watched through the main cache for the same purposes (a key Secret or a Secret in the way
 // can carry it too): any deletion, and any change of a Secret no session controls.
-func Setup(mgr ctrl.Manager, r *BurnerSessionReconciler, opts SetupOptions) error {
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
+func Setup(mgr ctrl.Manager, api mint.Client, opts SetupOptions) (*mint.Minter, error) {
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
 	}
 	if opts.Controller.RateLimiter == nil {
 		opts.Controller.RateLimiter = errorBackoff()
 	}
-	if err := addIndexes(mgr.GetFieldIndexer(), r.ClusterResourceNamespace); err != nil {
-		return err
+	issuers := issuer.Resolver{Reader: mgr.GetClient(), ClusterResourceNamespace: opts.ClusterResourceNamespace}
+	if err := addIndexes(mgr.GetFieldIndexer(), issuers); err != nil {
+		return nil, err
 	}
-	notOurs, err := labels.NewRequirement(tokensecret.ManagedByLabel, selection.NotEquals,
-		[]string{tokensecret.ManagedByValue})
+	secretMeta, err := secrets.OthersCache(mgr.GetConfig(), mgr.GetScheme(), mgr.GetRESTMapper(), opts.Namespaces)
 	if err != nil {
-		return err
-	}
-	secretMeta, err := cache.New(mgr.GetConfig(), cache.Options{
-		Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(), DefaultTransform: keepIdentity,
-		DefaultLabelSelector: labels.NewSelector().Add(*notOurs),
-		DefaultNamespaces:    namespaces(opts.Namespaces),
-	})
-	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := mgr.Add(secretMeta); err != nil {
-		return err
+		return nil, err
 	}
-	r.secrets = &secretReader{cache: mgr.GetCache(), otherSecrets: secretMeta, apiServer: r.APIReader, clock: r.Clock}
-	sessionMetrics.use(mgr.GetCache(), mgr.Elected())
+	reader := secrets.NewReader(mgr.GetCache(), secretMeta, mgr.GetAPIReader(), clk)
+	minter := &mint.Minter{Issuers: issuers, Secrets: reader, API: api, Clock: clk}
+	r := &BurnerSessionReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(), Recorder: opts.Recorder,
+		Clock: clk, Minter: minter, Secrets: reader,
+	}
+	metrics.Sessions.Use(mgr.GetCache(), mgr.Elected())
 
 	secretEvents := func(h handler.EventHandler) (client.Object, handler.EventHandler, builder.WatchesOption) {
 		return &corev1.Secret{}, h, builder.WithPredicates(notASessionsSecret)
 	}
 	secretMetaEvents := func(h handler.TypedEventHandler[client.Object, reconcile.Request]) source.Source {
-		return source.Kind(secretMeta, client.Object(secretMetadata()), h)
+		return source.Kind(secretMeta, client.Object(secrets.Metadata()), h)
 	}
 	toSessions := handler.EnqueueRequestsFromMapFunc(r.sessionsReferencing)
 	err = ctrl.NewControllerManagedBy(mgr).
@@ -113,27 +100,37 @@ func Setup(mgr ctrl.Manager, r *BurnerSessionReconciler, opts SetupOptions) erro
 		Named("burnersession").
 		Complete(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, ir := range []*IssuerReconciler{{Cluster: true}, {}} {
-		ir.Client, ir.Recorder, ir.secrets, ir.ClusterResourceNamespace, ir.Limiter =
-			mgr.GetClient(), r.Recorder, r.secrets, r.ClusterResourceNamespace, opts.Limiter
+	for _, kind := range []string{burnerv1alpha1.ClusterBurnerIssuerKind, burnerv1alpha1.BurnerIssuerKind} {
+		ir := &IssuerReconciler{Client: mgr.GetClient(), Recorder: opts.Recorder, Kind: kind, Keys: issuers,
+			Secrets: reader, Limiter: opts.Limiter}
+		prototype, err := ir.newObject()
+		if err != nil {
+			return nil, err
+		}
 		toIssuers := handler.EnqueueRequestsFromMapFunc(ir.issuersOfKey)
-		err := ctrl.NewControllerManagedBy(mgr).
-			For(ir.newObject(), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		err = ctrl.NewControllerManagedBy(mgr).
+			For(prototype, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 			Watches(secretEvents(toIssuers)).
 			WatchesRawSource(secretMetaEvents(toIssuers)).
-			Named(strings.ToLower(ir.kind())).
+			Named(strings.ToLower(kind)).
 			Complete(ir)
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return minter, nil
 }
 
 // SetupOptions configure the controllers.
 type SetupOptions struct {
+	// ClusterResourceNamespace holds the key Secrets of ClusterBurnerIssuers.
+	ClusterResourceNamespace string
+	// Recorder records the events of sessions and issuers.
+	Recorder events.EventRecorder
+	// Clock is the only source of time for decisions; nil: the real clock.
+	Clock clock.PassiveClock
 	// Controller configures the BurnerSession controller (its concurrency).
 	Controller controller.Options
 	// Namespaces limits the Secrets watched to these namespaces (the manager's cache must be limited alike); empty:
@@ -151,34 +148,5 @@ func errorBackoff() workqueue.TypedRateLimiter[reconcile.Request] {
 	return workqueue.NewTypedMaxOfRateLimiter(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](500*time.Millisecond, 5*time.Minute),
 		&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
-	)
-}
-
-// addIndexes registers the field indexes the watches map through.
-func addIndexes(indexer client.FieldIndexer, clusterResourceNamespace string) error {
-	ctx := context.Background()
-	keySecret := func(o client.Object) []string {
-		key, _ := issuer.Resolver{ClusterResourceNamespace: clusterResourceNamespace}.KeyOf(o)
-		return []string{key.String()}
-	}
-	return errors.Join(
-		indexer.IndexField(ctx, &burnerv1alpha1.BurnerSession{}, secretRefsIndex, func(o client.Object) []string {
-			spec := o.(*burnerv1alpha1.BurnerSession).Spec
-			var names []string
-			for _, name := range []string{spec.APIKeySecretRef.Name, spec.SecretName} {
-				if name != "" {
-					names = append(names, name)
-				}
-			}
-			return names
-		}),
-		indexer.IndexField(ctx, &burnerv1alpha1.BurnerSession{}, issuerRefIndex, func(o client.Object) []string {
-			if ref := issuer.RefOf(o.(*burnerv1alpha1.BurnerSession)); ref != "" {
-				return []string{ref}
-			}
-			return nil
-		}),
-		indexer.IndexField(ctx, &burnerv1alpha1.ClusterBurnerIssuer{}, keySecretIndex, keySecret),
-		indexer.IndexField(ctx, &burnerv1alpha1.BurnerIssuer{}, keySecretIndex, keySecret),
 	)
 }

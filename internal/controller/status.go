@@ -18,57 +18,41 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
-// outcome is what one reconcile observed and did. The status and the requeue are derived from it alone.
-type outcome struct {
-	// in is the token Secret as observed after any write.
-	in policy.Input
-	// failure is why no valid token could be written, nil when none was due or one was written.
-	failure *failure
-	source  failureSource
-	// fingerprint is what an attempted failure was made with; retryIn is what is left of a held failure's backoff.
-	fingerprint string
-	retryIn     time.Duration
-	// minted: a new token was issued and written.
-	minted bool
-	// heldBack: the call was deferred this long (until the per-key limiter's slot for it, or until its issuer is
-	// checked); nothing else happened.
-	heldBack time.Duration
-}
-
-// updateStatus derives the status of bs from the outcome (Synced and the failure record, the token fields, Ready,
-// observedGeneration) and says when to come back: never later than the current token's expiry, so that Ready
-// turns False on time whatever else is going on.
-func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
+// setStatus derives the status of bs from the outcome: Synced and the failure record, the token fields (cleared
+// when the Secret holds no token of ours: gone, or somebody else's), Ready, and observedGeneration (set only when
+// the spec was reconciled without a failure).
+func setStatus(bs *burnerv1alpha1.BurnerSession, o outcome) {
 	st, in, f := &bs.Status, o.in, o.failure
 	if o.heldBack > 0 {
 		// Not a failure and nothing decided: the status stands, unless its Ready has become a lie (the token
-		// expired while the session waited for the limiter). The session comes back exactly when its slot is due
-		// (the limiter holds it only that long), or at its token's expiry if that is sooner.
+		// expired while the session waited for the limiter).
 		if meta.IsStatusConditionTrue(st.Conditions, burnerv1alpha1.ConditionReady) {
 			meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, nil, false))
 		}
-		if in.Usable() && in.Now.Before(in.Token.ExpiresAt) {
-			return ctrl.Result{RequeueAfter: min(o.heldBack, in.Token.ExpiresAt.Sub(in.Now))}
-		}
-		return ctrl.Result{RequeueAfter: o.heldBack}
+		return
 	}
 	st.SecretName = bs.TokenSecretName()
+	st.IssuedAt, st.ExpiresAt, st.RefreshAt, st.GrantedScopes = nil, nil, nil, nil
 	if in.Usable() {
-		st.IssuedAt, st.ExpiresAt, st.RefreshAt = timePtr(in.Token.IssuedAt), timePtr(in.Token.ExpiresAt), timePtr(in.RefreshAt)
+		st.IssuedAt, st.ExpiresAt, st.RefreshAt = ptr.To(metav1.NewTime(in.Token.IssuedAt)),
+			ptr.To(metav1.NewTime(in.Token.ExpiresAt)), ptr.To(metav1.NewTime(in.RefreshAt))
 		st.GrantedScopes = in.Token.Scopes
 	}
 	synced := metav1.Condition{Type: burnerv1alpha1.ConditionSynced, ObservedGeneration: bs.Generation,
@@ -78,15 +62,11 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 	}
 	meta.SetStatusCondition(&st.Conditions, synced)
 	meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, f, o.source == refused))
-	st.ObservedGeneration = bs.Generation
 
 	switch {
 	case f == nil:
+		st.ObservedGeneration = bs.Generation
 		st.FailedAttempts, st.LastFailureTime, st.LastFailureReason, st.LastFailureInputs = 0, nil, "", ""
-		if !in.Usable() {
-			return ctrl.Result{}
-		}
-		return requeueAt(in.Now, in.RefreshAt)
 	case o.source == attempted:
 		if st.LastFailureInputs != o.fingerprint {
 			// A new spec, force-refresh value or key starts the backoff afresh.
@@ -97,13 +77,8 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 			// it would stretch the wait after the next 5xx for nothing.
 			st.FailedAttempts++
 		}
-		st.LastFailureTime, st.LastFailureReason, st.LastFailureInputs = timePtr(in.Now), f.Reason, o.fingerprint
-		return nextWake(in, policy.RetryDelay(f.Reason, st.FailedAttempts, f.RetryAfter, string(bs.UID)))
-	case o.source == stillHeld:
-		return nextWake(in, o.retryIn)
-	default:
-		// Refused: the Secret in the way holds no token of ours; its watch brings the session back.
-		return ctrl.Result{}
+		st.LastFailureTime, st.LastFailureReason, st.LastFailureInputs = ptr.To(metav1.NewTime(in.Now)), f.Reason,
+			o.fingerprint
 	}
 }
 
@@ -111,7 +86,7 @@ func updateStatus(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 // otherwise False with the reason, preferring the failure that keeps a new token from coming (Expired excepted,
 // which says it all). A refusal (an issuer missing or not ready, its policy, a key Secret that does not opt in)
 // makes Ready False at once: the token left in the Secret is no longer one the session may have.
-func readyCondition(bs *burnerv1alpha1.BurnerSession, in policy.Input, f *failure, refusal bool) metav1.Condition {
+func readyCondition(bs *burnerv1alpha1.BurnerSession, in policy.Input, f *failure.Error, refusal bool) metav1.Condition {
 	cond := metav1.Condition{Type: burnerv1alpha1.ConditionReady, ObservedGeneration: bs.Generation}
 	reason, message, notReady := policy.NotReady.Evaluate(in)
 	switch {
@@ -122,7 +97,7 @@ func readyCondition(bs *burnerv1alpha1.BurnerSession, in policy.Input, f *failur
 		cond.Message = fmt.Sprintf("token valid until %s, refresh at %s",
 			in.Token.ExpiresAt.UTC().Format(time.RFC3339), in.RefreshAt.UTC().Format(time.RFC3339))
 		if !policy.CoversMountSync(in.RefreshAt, in.Token.ExpiresAt) {
-			cond.Message += "; " + shortLifetimeMessage
+			cond.Message += "; " + policy.ShortLifetimeMessage
 		}
 	case f != nil && reason != burnerv1alpha1.ReasonExpired:
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, f.Reason, burnerapi.Truncate(f.Message)
@@ -132,52 +107,42 @@ func readyCondition(bs *burnerv1alpha1.BurnerSession, in policy.Input, f *failur
 	return cond
 }
 
-// nextWake comes back after wait, but no later than the token's last chance to be refreshed, nor than its expiry.
-func nextWake(in policy.Input, wait time.Duration) ctrl.Result {
-	at := in.Now.Add(wait)
-	for _, limit := range []time.Time{in.LastChanceAt(), in.Token.ExpiresAt} {
-		if in.Usable() && in.Now.Before(limit) && limit.Before(at) {
-			at = limit
-		}
-	}
-	return requeueAt(in.Now, at)
-}
-
-// requeueAt is the result that brings the session back at t, rounded up to the second; the workqueue runs on the
-// real clock, so this is a duration, not a time.
-func requeueAt(now, t time.Time) ctrl.Result {
-	d := t.Sub(now)
-	if d <= 0 {
-		return ctrl.Result{RequeueAfter: time.Second}
-	}
-	return ctrl.Result{RequeueAfter: d.Truncate(time.Second) + time.Second}
+// sentStatus is the last status patch sent for a session: the resourceVersion it was computed from and a digest
+// of the status it set.
+type sentStatus struct {
+	from   string
+	digest [sha256.Size]byte
 }
 
 // patchStatus sends the status change, if any, as a merge patch.
 //
 // Writing the token Secret triggers a second reconcile through the Secret watch, often before the cache has seen
-// the status patch of the first one. That reconcile computes the same status from the same Secret, so when the
-// cached session is still the version the last patch was made from, the patch is skipped rather than re-sent.
+// the status patch of the first one. That reconcile usually computes the same status from the same Secret: when
+// the cached session is still the version the last patch was computed from, and the status is the one that patch
+// set, the patch is skipped rather than re-sent. Any other status (a new failure, another failedAttempts) is sent.
 func (r *BurnerSessionReconciler) patchStatus(ctx context.Context, orig, bs *burnerv1alpha1.BurnerSession) error {
-	key := client.ObjectKeyFromObject(bs)
 	if apiequality.Semantic.DeepEqual(orig.Status, bs.Status) {
 		return nil
 	}
-	if from, ok := r.patchedFrom.Load(key); ok {
-		if from == orig.ResourceVersion {
-			return nil
-		}
-		// The cache has moved past that version: the entry has served its purpose.
-		r.patchedFrom.Delete(key)
+	key := client.ObjectKeyFromObject(bs)
+	sent := sentStatus{from: orig.ResourceVersion, digest: statusDigest(bs.Status)}
+	if last, ok := r.sent.Load(key); ok && last.(sentStatus) == sent {
+		return nil
 	}
 	if err := r.Status().Patch(ctx, bs, client.MergeFrom(orig)); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	r.patchedFrom.Store(key, orig.ResourceVersion)
+	r.sent.Store(key, sent)
 	return nil
 }
 
-func timePtr(t time.Time) *metav1.Time {
-	mt := metav1.NewTime(t)
-	return &mt
+// statusDigest digests a status, leaving out the conditions' transition times: they are taken from the wall clock
+// when a condition changes, so two reconciles of one version that decide the same differ there.
+func statusDigest(st burnerv1alpha1.BurnerSessionStatus) [sha256.Size]byte {
+	st.Conditions = append([]metav1.Condition(nil), st.Conditions...)
+	for i := range st.Conditions {
+		st.Conditions[i].LastTransitionTime = metav1.Time{}
+	}
+	data, _ := json.Marshal(st) // a status always marshals
+	return sha256.Sum256(data)
 }

@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -26,14 +27,15 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/issuer"
+	"github.com/burner-operator/burner-operator/internal/secrets"
 )
 
 // notASessionsSecret passes the events of main-cache Secrets that can matter to other than their owner: any
 // deletion (a Secret in the way gone), and any change of a Secret no session controls (a key Secret with the
 // managed-by label).
 var notASessionsSecret = predicate.Funcs{
-	CreateFunc:  func(e event.CreateEvent) bool { return !controlledBySession(e.Object) },
-	UpdateFunc:  func(e event.UpdateEvent) bool { return !controlledBySession(e.ObjectNew) },
+	CreateFunc:  func(e event.CreateEvent) bool { return !secrets.ControlledBySession(e.Object) },
+	UpdateFunc:  func(e event.UpdateEvent) bool { return !secrets.ControlledBySession(e.ObjectNew) },
 	DeleteFunc:  func(event.DeleteEvent) bool { return true },
 	GenericFunc: func(event.GenericEvent) bool { return false },
 }
@@ -45,6 +47,15 @@ var issuerChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predica
 		return readyOf(e.ObjectOld) != readyOf(e.ObjectNew)
 	},
 })
+
+// readyOf is an issuer's Ready status and reason, for telling whether it flipped.
+func readyOf(obj client.Object) string {
+	status := obj.(burnerv1alpha1.GenericIssuer).GetStatus()
+	if c := meta.FindStatusCondition(status.Conditions, burnerv1alpha1.ConditionReady); c != nil {
+		return string(c.Status) + "/" + c.Reason
+	}
+	return ""
+}
 
 // sessionsReferencing maps a Secret to the sessions that use it: as the API key or token Secret of their namespace
 // (a session writing to its own name is found by that name rather than through the index, which so holds one set
@@ -63,9 +74,9 @@ func (r *BurnerSessionReconciler) sessionsReferencing(ctx context.Context, secre
 }
 
 // issuersOfKey lists the issuers, of both kinds, whose key is this Secret.
-func issuersOfKey(ctx context.Context, c client.Reader, secret client.Object) []client.Object {
+func issuersOfKey(ctx context.Context, c client.Reader, secret client.Object) []burnerv1alpha1.GenericIssuer {
 	key := client.MatchingFields{keySecretIndex: client.ObjectKeyFromObject(secret).String()}
-	var out []client.Object
+	var out []burnerv1alpha1.GenericIssuer
 	var cluster burnerv1alpha1.ClusterBurnerIssuerList
 	if err := c.List(ctx, &cluster, key); err == nil {
 		for i := range cluster.Items {
@@ -81,17 +92,9 @@ func issuersOfKey(ctx context.Context, c client.Reader, secret client.Object) []
 	return out
 }
 
-// refOfIssuer is the index key under which the sessions referencing the issuer are found (issuer.RefOf).
-func refOfIssuer(o client.Object) string {
-	if _, ok := o.(*burnerv1alpha1.BurnerIssuer); ok {
-		return issuer.NamespacedRef(o.GetNamespace(), o.GetName())
-	}
-	return issuer.ClusterRef(o.GetName())
-}
-
 // sessionsOfIssuer maps an issuer to the sessions that reference it.
 func (r *BurnerSessionReconciler) sessionsOfIssuer(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.sessionsMatching(ctx, client.MatchingFields{issuerRefIndex: refOfIssuer(o)})
+	return r.sessionsMatching(ctx, client.MatchingFields{issuerRefIndex: issuer.IndexKey(o.(burnerv1alpha1.GenericIssuer))})
 }
 
 // sessionsInNamespace maps a namespace whose labels changed to its sessions that use an issuer, whose

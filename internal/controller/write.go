@@ -18,7 +18,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
-	"github.com/burner-operator/burner-operator/internal/issuer"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/policy"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
@@ -60,12 +59,12 @@ func (r *BurnerSessionReconciler) writeSecret(ctx context.Context, bs *burnerv1a
 // an admission webhook's denial, an immutable Secret, a terminating namespace) is a failure like any other: recorded
 // with backoff and announced. Either way the token stays in memory (lastIssued), and the next attempt writes it
 // again, without minting, while it is good.
-func writeFailed(in policy.Input, err error) (outcome, error) {
+func writeFailed(in policy.Input, fingerprint string, err error) (outcome, error) {
 	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
 		return outcome{}, err
 	}
-	return attemptFailed(in, attemptFingerprint(in, issuer.Source{}, ""), failure{Reason: burnerv1alpha1.ReasonSecretWriteFailed,
-		Message: fmt.Sprintf("cannot write Secret %q: %s", in.Session.TokenSecretName(), writeError(err))}), nil
+	return attemptFailed(in, fingerprint, failure.New(burnerv1alpha1.ReasonSecretWriteFailed, "cannot write Secret %q: %s",
+		in.Session.TokenSecretName(), writeError(err))), nil
 }
 
 // writeError names why the apiserver refused a write from fixed templates: its own text may quote an admission
@@ -82,5 +81,5 @@ func writeError(err error) string {
 	case apierrors.IsInvalid(err) && strings.Contains(text, "immutable"):
 		return "the Secret is immutable"
 	}
-	return apiStatusReason(err)
+	return failure.StatusReason(err)
 }

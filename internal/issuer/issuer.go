@@ -14,9 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package issuer answers one question for the BurnerSession reconciler: where do this session's tokens come from?
-// A session names either an issuer (a BurnerIssuer of its own namespace, or a ClusterBurnerIssuer, whose key lives in
-// the cluster resource namespace) or an API key Secret of its own namespace; Resolve turns either into a Source.
+// Package issuer answers one question for the mint path: where do a request's tokens come from? A request names
+// either an issuer (a BurnerIssuer of its own namespace, or a ClusterBurnerIssuer, whose key lives in the cluster
+// resource namespace) or an API key Secret of its own namespace; Resolve turns either into an Origin.
 package issuer
 
 import (
@@ -25,13 +25,15 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/failure"
 )
 
-// Source is where a session's tokens come from.
-type Source struct {
+// Origin is where a request's tokens come from.
+type Origin struct {
 	// URL is the API to call; "" for the manager's --burner-api-url.
 	URL string
 	// KeySecret and KeyField locate the API key.
@@ -52,60 +54,52 @@ type Resolver struct {
 // answer is a moment away, and its Ready condition appearing brings the session back.
 var ErrUnchecked = errors.New("the issuer has not been checked yet")
 
-// Resolve returns the session's Source. A missing issuer, or one that is not Ready, is a refusal: its reason
-// (IssuerNotFound, IssuerNotReady) and message are returned instead, with a nil error.
-func (r Resolver) Resolve(ctx context.Context, bs *burnerv1alpha1.BurnerSession) (src Source, reason, message string, err error) {
-	ref := bs.Spec.IssuerRef
+// Resolve returns the Origin of a request made in namespace with an issuer reference, or else an inline key
+// reference. A missing issuer, or one that is not Ready, is a refusal: a *failure.Error (IssuerNotFound,
+// IssuerNotReady).
+func (r Resolver) Resolve(
+	ctx context.Context, namespace string, ref *burnerv1alpha1.IssuerReference, key burnerv1alpha1.SecretKeySelector,
+) (Origin, error) {
 	if ref == nil {
-		key := bs.Spec.APIKeySecretRef
-		return Source{KeySecret: client.ObjectKey{Namespace: bs.Namespace, Name: key.Name}, KeyField: keyField(key)},
-			"", "", nil
+		return Origin{KeySecret: client.ObjectKey{Namespace: namespace, Name: key.Name}, KeyField: keyField(key)}, nil
 	}
-	var obj client.Object = &burnerv1alpha1.BurnerIssuer{}
-	key := client.ObjectKey{Namespace: bs.Namespace, Name: ref.Name}
-	if ref.Kind == burnerv1alpha1.ClusterBurnerIssuerKind {
-		obj, key.Namespace = &burnerv1alpha1.ClusterBurnerIssuer{}, ""
+	obj, err := burnerv1alpha1.NewIssuer(ref.Kind)
+	if err != nil {
+		return Origin{}, failure.New(burnerv1alpha1.ReasonIssuerNotFound, "%s", err.Error())
 	}
-	if err = r.Reader.Get(ctx, key, obj); err != nil {
+	name := client.ObjectKey{Namespace: namespace, Name: ref.Name}
+	if obj.IssuerKind() == burnerv1alpha1.ClusterBurnerIssuerKind {
+		name.Namespace = ""
+	}
+	if err := r.Reader.Get(ctx, name, obj); err != nil {
 		if client.IgnoreNotFound(err) == nil {
-			return Source{}, burnerv1alpha1.ReasonIssuerNotFound, fmt.Sprintf("%s %q not found%s", kindOf(ref),
-				ref.Name, inNamespace(ref, bs.Namespace)), nil
+			return Origin{}, failure.New(burnerv1alpha1.ReasonIssuerNotFound, "%s %q not found%s", obj.IssuerKind(),
+				ref.Name, servedNamespace(obj, namespace))
 		}
-		return Source{}, "", "", err
+		return Origin{}, err
 	}
-	spec, status := Parts(obj)
-	ready := meta.FindStatusCondition(status.Conditions, burnerv1alpha1.ConditionReady)
+	ready := meta.FindStatusCondition(obj.GetStatus().Conditions, burnerv1alpha1.ConditionReady)
 	if ready == nil {
-		return Source{}, "", "", ErrUnchecked
+		return Origin{}, ErrUnchecked
 	}
-	if ready.Status != "True" {
-		return Source{}, burnerv1alpha1.ReasonIssuerNotReady, fmt.Sprintf("%s %q is not ready (%s)", kindOf(ref),
-			ref.Name, ready.Reason), nil
+	if ready.Status != metav1.ConditionTrue {
+		return Origin{}, failure.New(burnerv1alpha1.ReasonIssuerNotReady, "%s %q is not ready (%s)", obj.IssuerKind(),
+			ref.Name, ready.Reason)
 	}
 	keySecret, keyField := r.KeyOf(obj)
-	return Source{URL: spec.URL, Policy: spec.Policy, KeySecret: keySecret, KeyField: keyField}, "", "", nil
+	spec := obj.GetSpec()
+	return Origin{URL: spec.URL, Policy: spec.Policy, KeySecret: keySecret, KeyField: keyField}, nil
 }
 
-// KeyOf locates the API key of an issuer of either kind: its Secret (in the cluster resource namespace for a
-// ClusterBurnerIssuer, in the issuer's own namespace for a BurnerIssuer) and the field that holds the key.
-func (r Resolver) KeyOf(obj client.Object) (client.ObjectKey, string) {
-	spec, _ := Parts(obj)
+// KeyOf locates the API key of an issuer: its Secret (in the cluster resource namespace for a cluster-scoped
+// issuer, in the issuer's own namespace for a BurnerIssuer) and the field that holds the key.
+func (r Resolver) KeyOf(obj burnerv1alpha1.GenericIssuer) (client.ObjectKey, string) {
 	namespace := obj.GetNamespace()
-	if _, cluster := obj.(*burnerv1alpha1.ClusterBurnerIssuer); cluster {
+	if namespace == "" {
 		namespace = r.ClusterResourceNamespace
 	}
-	return client.ObjectKey{Namespace: namespace, Name: spec.APIKeySecretRef.Name}, keyField(spec.APIKeySecretRef)
-}
-
-// Parts returns the spec and status of either kind of issuer.
-func Parts(obj client.Object) (*burnerv1alpha1.BurnerIssuerSpec, *burnerv1alpha1.BurnerIssuerStatus) {
-	switch o := obj.(type) {
-	case *burnerv1alpha1.ClusterBurnerIssuer:
-		return &o.Spec, &o.Status
-	case *burnerv1alpha1.BurnerIssuer:
-		return &o.Spec, &o.Status
-	}
-	panic(fmt.Sprintf("not an issuer: %T", obj))
+	ref := obj.GetSpec().APIKeySecretRef
+	return client.ObjectKey{Namespace: namespace, Name: ref.Name}, keyField(ref)
 }
 
 // RefOf is the index key of the issuer a session references, "" when it references none: "ClusterBurnerIssuer/name"
@@ -116,27 +110,26 @@ func RefOf(bs *burnerv1alpha1.BurnerSession) string {
 		return ""
 	}
 	if ref.Kind == burnerv1alpha1.ClusterBurnerIssuerKind {
-		return ClusterRef(ref.Name)
+		return indexKey(burnerv1alpha1.ClusterBurnerIssuerKind, "", ref.Name)
 	}
-	return NamespacedRef(bs.Namespace, ref.Name)
+	return indexKey(burnerv1alpha1.BurnerIssuerKind, bs.Namespace, ref.Name)
 }
 
-// ClusterRef and NamespacedRef are the index keys of a ClusterBurnerIssuer and of a BurnerIssuer.
-func ClusterRef(name string) string { return burnerv1alpha1.ClusterBurnerIssuerKind + "/" + name }
-
-func NamespacedRef(namespace, name string) string {
-	return burnerv1alpha1.BurnerIssuerKind + "/" + namespace + "/" + name
+// IndexKey is the key under which the sessions referencing the issuer are indexed (RefOf).
+func IndexKey(obj burnerv1alpha1.GenericIssuer) string {
+	return indexKey(obj.IssuerKind(), obj.GetNamespace(), obj.GetName())
 }
 
-func kindOf(ref *burnerv1alpha1.IssuerReference) string {
-	if ref.Kind == "" {
-		return burnerv1alpha1.BurnerIssuerKind
+func indexKey(kind, namespace, name string) string {
+	if namespace == "" {
+		return kind + "/" + name
 	}
-	return ref.Kind
+	return kind + "/" + namespace + "/" + name
 }
 
-func inNamespace(ref *burnerv1alpha1.IssuerReference, namespace string) string {
-	if ref.Kind == burnerv1alpha1.ClusterBurnerIssuerKind {
+// servedNamespace says, of a BurnerIssuer not found, which namespace it was looked for in.
+func servedNamespace(obj burnerv1alpha1.GenericIssuer, namespace string) string {
+	if obj.IssuerKind() == burnerv1alpha1.ClusterBurnerIssuerKind {
 		return ""
 	}
 	return fmt.Sprintf(" in namespace %q (a BurnerIssuer serves its own namespace only)", namespace)

@@ -44,6 +44,7 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/secrets"
 	internalcontroller "github.com/burner-operator/burner-operator/internal/controller"
 )
 
@@ -153,7 +154,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if len(namespaces) > 0 && !slices.Contains(namespaces, o.ClusterResourceNamespace) {
 		namespaces = append(slices.Clone(namespaces), o.ClusterResourceNamespace)
 	}
-	mo.Cache = internalcontroller.CacheOptions(namespaces)
+	mo.Cache = secrets.CacheOptions(namespaces)
 	if mo.LeaderElectionID == "" {
 		mo.LeaderElectionID = LeaderElectionID
 	}
@@ -164,18 +165,10 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 
-	r := &internalcontroller.BurnerSessionReconciler{
-		Client:                   mgr.GetClient(),
-		APIReader:                mgr.GetAPIReader(),
-		Scheme:                   mgr.GetScheme(),
-		Recorder:                 mgr.GetEventRecorder("burner-operator"),
-		Clock:                    o.Clock,
-		API:                      api,
-		ClusterResourceNamespace: o.ClusterResourceNamespace,
-	}
-	if err := internalcontroller.Setup(mgr, r, internalcontroller.SetupOptions{
-		Controller: controller.Options{MaxConcurrentReconciles: o.Concurrency}, Namespaces: namespaces,
-		Limiter: limiter,
+	if _, err := internalcontroller.Setup(mgr, api, internalcontroller.SetupOptions{
+		ClusterResourceNamespace: o.ClusterResourceNamespace, Recorder: mgr.GetEventRecorder("burner-operator"),
+		Clock: o.Clock, Controller: controller.Options{MaxConcurrentReconciles: o.Concurrency},
+		Namespaces: namespaces, Limiter: limiter,
 	}); err != nil {
 		return nil, err
 	}

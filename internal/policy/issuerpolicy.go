@@ -26,25 +26,29 @@ import (
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 )
 
-// Request is a session's request as an issuer's policy judges it.
-type Request struct {
-	Session *burnerv1alpha1.BurnerSession
-	// NamespaceLabels are the labels of the session's namespace.
+// Application is a request for tokens (a session's, or a pod volume's) as an issuer's policy judges it.
+type Application struct {
+	Namespace string
+	// NamespaceLabels are the labels of the requester's namespace.
 	NamespaceLabels labels.Set
+	WalletAddress   string
+	// Scopes asked for; none asks for all.
+	Scopes     []burnerv1alpha1.Scope
+	TTLSeconds int32
 	// Policy is the issuer's; nil allows everything.
 	Policy *burnerv1alpha1.IssuerPolicy
 }
 
-// Permitted says whether an issuer's policy allows a session's request, and if not, which rule it breaks. Every
+// Permitted says whether an issuer's policy allows a request, and if not, which rule it breaks. Every
 // rule must hold; the first one broken is reported.
-var Permitted = Chain[Request]{NamespaceSelected, WalletAllowed, ScopesAllowed, TTLAllowed}
+var Permitted = Chain[Application]{NamespaceSelected, WalletAllowed, ScopesAllowed, TTLAllowed}
 
 func denied(format string, args ...any) (string, string, bool) {
 	return burnerv1alpha1.ReasonPolicyDenied, fmt.Sprintf(format, args...), true
 }
 
 // NamespaceSelected is violated when the session's namespace is not selected by policy.namespaceSelector.
-func NamespaceSelected(r Request) (string, string, bool) {
+func NamespaceSelected(r Application) (string, string, bool) {
 	if r.Policy == nil || r.Policy.NamespaceSelector == nil {
 		return "", "", false
 	}
@@ -53,29 +57,28 @@ func NamespaceSelected(r Request) (string, string, bool) {
 		return denied("the issuer's policy.namespaceSelector is invalid: %v", err)
 	}
 	if !sel.Matches(r.NamespaceLabels) {
-		return denied("namespace %q is not selected by the issuer's policy.namespaceSelector", r.Session.Namespace)
+		return denied("namespace %q is not selected by the issuer's policy.namespaceSelector", r.Namespace)
 	}
 	return "", "", false
 }
 
 // WalletAllowed is violated when the wallet is not in policy.allowedWallets.
-func WalletAllowed(r Request) (string, string, bool) {
-	if r.Policy == nil || r.Policy.AllowedWallets == nil || slices.Contains(r.Policy.AllowedWallets, r.Session.Spec.WalletAddress) {
+func WalletAllowed(r Application) (string, string, bool) {
+	if r.Policy == nil || r.Policy.AllowedWallets == nil || slices.Contains(r.Policy.AllowedWallets, r.WalletAddress) {
 		return "", "", false
 	}
-	return denied("spec.walletAddress %s is not in the issuer's policy.allowedWallets", r.Session.Spec.WalletAddress)
+	return denied("spec.walletAddress %s is not in the issuer's policy.allowedWallets", r.WalletAddress)
 }
 
 // ScopesAllowed is violated when a scope asked for is not in policy.allowedScopes. A session that omits scopes asks
 // for all of them; a disallowed scope is never silently dropped.
-func ScopesAllowed(r Request) (string, string, bool) {
+func ScopesAllowed(r Application) (string, string, bool) {
 	if r.Policy == nil || r.Policy.AllowedScopes == nil {
 		return "", "", false
 	}
-	asked, field := r.Session.Spec.Scopes, "spec.scopes"
+	asked, field := r.Scopes, "spec.scopes"
 	if len(asked) == 0 {
-		asked = []burnerv1alpha1.Scope{burnerv1alpha1.ScopeWalletRead, burnerv1alpha1.ScopeTransactionsBuild,
-			burnerv1alpha1.ScopeTransactionsSubmit}
+		asked = burnerv1alpha1.AllScopes()
 		field = "spec.scopes (omitted: all scopes)"
 	}
 	for _, s := range asked {
@@ -87,10 +90,10 @@ func ScopesAllowed(r Request) (string, string, bool) {
 }
 
 // TTLAllowed is violated when ttlSeconds exceeds policy.maxTTLSeconds.
-func TTLAllowed(r Request) (string, string, bool) {
-	if r.Policy == nil || r.Policy.MaxTTLSeconds == nil || r.Session.Spec.TTLSeconds <= *r.Policy.MaxTTLSeconds {
+func TTLAllowed(r Application) (string, string, bool) {
+	if r.Policy == nil || r.Policy.MaxTTLSeconds == nil || r.TTLSeconds <= *r.Policy.MaxTTLSeconds {
 		return "", "", false
 	}
-	return denied("spec.ttlSeconds %d exceeds the issuer's policy.maxTTLSeconds %d", r.Session.Spec.TTLSeconds,
+	return denied("spec.ttlSeconds %d exceeds the issuer's policy.maxTTLSeconds %d", r.TTLSeconds,
 		*r.Policy.MaxTTLSeconds)
 }

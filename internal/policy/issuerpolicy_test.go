@@ -59,7 +59,8 @@ func TestPermitted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			bs := &burnerv1alpha1.BurnerSession{ObjectMeta: metav1.ObjectMeta{Namespace: "ns"},
 				Spec: burnerv1alpha1.BurnerSessionSpec{WalletAddress: wallet, Scopes: tc.scopes, TTLSeconds: 300}}
-			reason, message, denied := Permitted.Evaluate(Request{Session: bs, NamespaceLabels: tc.labels, Policy: tc.policy})
+			reason, message, denied := Permitted.Evaluate(Application{Namespace: bs.Namespace, NamespaceLabels: tc.labels,
+				WalletAddress: bs.Spec.WalletAddress, Scopes: bs.Spec.Scopes, TTLSeconds: bs.Spec.TTLSeconds, Policy: tc.policy})
 			if denied == tc.allowed || denied && (reason != burnerv1alpha1.ReasonPolicyDenied || message == "") {
 				t.Fatalf("denied=%v %s %q, want allowed=%v", denied, reason, message, tc.allowed)
 			}

@@ -144,7 +144,7 @@ func SpecChanged(in Input) (string, string, bool) {
 // has not answered yet.
 func ForceRefreshRequested(in Input) (string, string, bool) {
 	if in.ForceRefresh != "" && in.ForceRefresh != in.Token.ForceRefresh {
-		return burnerv1alpha1.ReasonForceRefresh,
+		return burnerv1alpha1.ReasonForceRefreshRequested,
 			fmt.Sprintf("annotation %s has a new value", burnerv1alpha1.ForceRefreshAnnotation), true
 	}
 	return "", "", false

@@ -87,7 +87,7 @@ func TestChains(t *testing.T) {
 		{name: "force refresh", mutate: func(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret) *corev1.Secret {
 			bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
 			return s
-		}, wantRefresh: burnerv1alpha1.ReasonForceRefresh},
+		}, wantRefresh: burnerv1alpha1.ReasonForceRefreshRequested},
 		{name: "force refresh answered", mutate: func(bs *burnerv1alpha1.BurnerSession, _ *corev1.Secret) *corev1.Secret {
 			bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
 			return secretFor(bs)

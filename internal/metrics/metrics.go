@@ -14,7 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+// Package metrics is every series of the manager's metrics endpoint: the API calls and tokens issued, the per-session
+// series (produced from the cached sessions at scrape time), the issuers' capacity and the build. Labels are
+// namespace/name, a result class, a condition reason or an issuer: never a key, a token or a wallet.
+package metrics
 
 import (
 	"cmp"
@@ -58,7 +61,8 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(apiCalls, apiLatency, tokensIssued, issueFailures, sessionMetrics, buildInfo())
+	metrics.Registry.MustRegister(apiCalls, apiLatency, tokensIssued, issueFailures, Sessions, buildInfo(),
+		issuerDemand, issuerAllowed)
 }
 
 // Version and revision of the build, set with -ldflags "-X <this package>.buildVersion=... -X ...buildRevision=...";
@@ -90,7 +94,8 @@ func buildInfo() prometheus.Collector {
 	return g
 }
 
-func observeAPICall(err error, took time.Duration) {
+// ObserveAPICall counts one Burner API call and its latency by result class.
+func ObserveAPICall(err error, took time.Duration) {
 	result := "success"
 	if err != nil {
 		result = burnerapi.KindOf(err).String()
@@ -98,6 +103,12 @@ func observeAPICall(err error, took time.Duration) {
 	apiCalls.WithLabelValues(result).Inc()
 	apiLatency.WithLabelValues(result).Observe(took.Seconds())
 }
+
+// TokenIssued counts a token issued and written (to a Secret or a volume).
+func TokenIssued() { tokensIssued.Inc() }
+
+// IssueFailed counts a failed attempt to issue a token, by its condition reason.
+func IssueFailed(reason string) { issueFailures.WithLabelValues(reason).Inc() }
 
 // Per-session series. They are not kept in gauge vectors, which cost about 650 bytes per series in the registry,
 // but produced from the cached sessions' status when Prometheus scrapes.
@@ -120,12 +131,13 @@ var (
 
 var conditionStatuses = []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionUnknown}
 
-// sessionMetrics is the collector of the per-session series; SetupWithManager points it at the manager's cache.
-var sessionMetrics = &sessionCollector{}
+// Sessions is the registered collector of the per-session series; the controller's setup points it at the
+// manager's cache.
+var Sessions = &SessionCollector{}
 
-// sessionCollector exports the per-session series of the sessions a reader holds, while elected is closed (only
+// SessionCollector exports the per-session series of the sessions a reader holds, while elected is closed (only
 // the leader's series count: a standby's cache holds the same sessions).
-type sessionCollector struct {
+type SessionCollector struct {
 	source atomic.Pointer[collectorSource]
 }
 
@@ -134,18 +146,19 @@ type collectorSource struct {
 	elected <-chan struct{}
 }
 
-func (c *sessionCollector) use(reader client.Reader, elected <-chan struct{}) {
+// Use makes the collector export the sessions reader holds while elected is closed.
+func (c *SessionCollector) Use(reader client.Reader, elected <-chan struct{}) {
 	c.source.Store(&collectorSource{reader: reader, elected: elected})
 }
 
-func (c *sessionCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c *SessionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- tokenExpiryDesc
 	ch <- refreshFailingDesc
 	ch <- nextRefreshDesc
 	ch <- readyStatusDesc
 }
 
-func (c *sessionCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *SessionCollector) Collect(ch chan<- prometheus.Metric) {
 	src := c.source.Load()
 	if src == nil {
 		return

@@ -30,23 +30,27 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/issuer"
+	"github.com/burner-operator/burner-operator/internal/metrics"
+	"github.com/burner-operator/burner-operator/internal/secrets"
 )
 
-// IssuerReconciler keeps the Ready condition of the issuers of one kind: True when the key Secret exists, opts in
-// and holds a key, and the URL is one the operator may call. Checking makes no API call: calls cost, and the
-// sessions' own calls report what the API thinks of the key.
+// IssuerReconciler keeps the Ready condition of the issuers of one kind (ClusterBurnerIssuer or BurnerIssuer; one
+// reconciler is registered for each): True when the key Secret exists, opts in and holds a key, and the URL is one
+// the operator may call. Checking makes no API call: calls cost, and the sessions' own calls report what the API
+// thinks of the key.
 type IssuerReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
-	// Cluster selects ClusterBurnerIssuers (whose key Secrets are in ClusterResourceNamespace); else BurnerIssuers.
-	Cluster                  bool
-	ClusterResourceNamespace string
+	// Kind is the kind of issuer reconciled.
+	Kind string
+	// Keys locates an issuer's key Secret; Secrets reads it.
+	Keys    issuer.Resolver
+	Secrets *secrets.Reader
 	// Limiter, if set, is asked the rate each issuer's key may do, which its Capacity condition weighs against the
 	// demand of its sessions every capacityInterval.
 	Limiter RateReporter
-
-	secrets *secretReader
 }
 
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnerissuers;clusterburnerissuers,verbs=get;list;watch
@@ -54,31 +58,35 @@ type IssuerReconciler struct {
 
 // Reconcile sets the issuer's Ready and Capacity conditions and observedGeneration.
 func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	obj := r.newObject()
+	obj, err := r.newObject()
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			obj.SetNamespace(req.Namespace)
 			obj.SetName(req.Name)
-			r.forgetCapacity(obj)
+			metrics.ForgetCapacity(obj)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	_, status := issuer.Parts(obj)
+	status := obj.GetStatus()
 	orig := status.DeepCopy()
 	ready := metav1.Condition{Type: burnerv1alpha1.ConditionReady, Status: metav1.ConditionTrue,
 		Reason: burnerv1alpha1.ReasonKeyAvailable, Message: "the API key Secret holds a key and the URL is valid",
 		ObservedGeneration: obj.GetGeneration()}
-	apiKey, f := r.check(ctx, obj)
-	if f != nil {
+	apiKey, err := r.check(ctx, obj)
+	f, unusable := failure.As(err)
+	if unusable {
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, f.Reason, burnerapi.Truncate(f.Message)
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
 	var res ctrl.Result
 	switch {
-	case f != nil:
+	case unusable:
 		// Without a usable key there is no rate to weigh: a Capacity left from before would be stale.
 		meta.RemoveStatusCondition(&status.Conditions, burnerv1alpha1.ConditionCapacity)
-		r.forgetCapacity(obj)
+		metrics.ForgetCapacity(obj)
 	case r.Limiter != nil:
 		capacity, err := r.capacity(ctx, obj, apiKey)
 		if err != nil {
@@ -97,60 +105,34 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, c.Reason, "Check", "%s", c.Message)
 		}
 	}
-	patch := client.MergeFrom(r.withStatus(obj, orig))
-	return res, client.IgnoreNotFound(r.Status().Patch(ctx, obj, patch))
+	base := obj.DeepCopyObject().(burnerv1alpha1.GenericIssuer)
+	*base.GetStatus() = *orig
+	return res, client.IgnoreNotFound(r.Status().Patch(ctx, obj, client.MergeFrom(base)))
 }
 
-// check returns the issuer's API key, or why the issuer cannot be used.
-func (r *IssuerReconciler) check(ctx context.Context, obj client.Object) (string, *failure) {
-	if spec, _ := issuer.Parts(obj); spec.URL != "" {
-		if _, err := burnerapi.ValidateBaseURL(spec.URL); err != nil {
-			return "", &failure{Reason: burnerv1alpha1.ReasonInvalidURL, Message: "spec.url: " + err.Error()}
+// check returns the issuer's API key, or a *failure.Error saying why the issuer cannot be used.
+func (r *IssuerReconciler) check(ctx context.Context, obj burnerv1alpha1.GenericIssuer) (string, error) {
+	if url := obj.GetSpec().URL; url != "" {
+		if _, err := burnerapi.ValidateBaseURL(url); err != nil {
+			return "", failure.New(burnerv1alpha1.ReasonInvalidURL, "spec.url: %s", err.Error())
 		}
 	}
-	key, field := issuer.Resolver{ClusterResourceNamespace: r.ClusterResourceNamespace}.KeyOf(obj)
-	apiKey, _, f := r.secrets.apiKey(ctx, key, field)
-	return apiKey, f
+	key, field := r.Keys.KeyOf(obj)
+	apiKey, _, err := r.Secrets.APIKey(ctx, key, field)
+	return apiKey, err
 }
 
 // issuersOfKey maps a Secret to the issuers of this kind whose key it is.
 func (r *IssuerReconciler) issuersOfKey(ctx context.Context, secret client.Object) []reconcile.Request {
 	var reqs []reconcile.Request
 	for _, o := range issuersOfKey(ctx, r.Client, secret) {
-		if _, cluster := o.(*burnerv1alpha1.ClusterBurnerIssuer); cluster == r.Cluster {
+		if o.IssuerKind() == r.Kind {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
 		}
 	}
 	return reqs
 }
 
-func (r *IssuerReconciler) kind() string {
-	if r.Cluster {
-		return burnerv1alpha1.ClusterBurnerIssuerKind
-	}
-	return burnerv1alpha1.BurnerIssuerKind
-}
-
-func (r *IssuerReconciler) newObject() client.Object {
-	if r.Cluster {
-		return &burnerv1alpha1.ClusterBurnerIssuer{}
-	}
-	return &burnerv1alpha1.BurnerIssuer{}
-}
-
-// withStatus is a copy of obj carrying status, the base of a merge patch.
-func (r *IssuerReconciler) withStatus(obj client.Object, status *burnerv1alpha1.BurnerIssuerStatus) client.Object {
-	base := obj.DeepCopyObject().(client.Object)
-	_, s := issuer.Parts(base)
-	*s = *status
-	return base
-}
-
-// readyOf is an issuer's Ready status and reason, for telling whether it flipped.
-func readyOf(obj client.Object) string {
-	_, status := issuer.Parts(obj)
-	if c := meta.FindStatusCondition(status.Conditions, burnerv1alpha1.ConditionReady); c != nil {
-		return string(c.Status) + "/" + c.Reason
-	}
-	return ""
+func (r *IssuerReconciler) newObject() (burnerv1alpha1.GenericIssuer, error) {
+	return burnerv1alpha1.NewIssuer(r.Kind)
 }

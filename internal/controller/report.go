@@ -25,19 +25,15 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/metrics"
 	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
-// shortLifetimeMessage explains ShortLifetime, in the Ready message and in its event.
-const shortLifetimeMessage = "the token lifetime leaves less than the mount-sync margin before expiry: readers of " +
-	"the Secret always get a valid token, a copy mounted in a pod may briefly be expired; raise ttlSeconds to 180 " +
-	"or more"
-
-// announce records the events and logs of an outcome; orig is the session before updateStatus, bs after it. A
-// routine issue or refresh records no event: status and metrics show it, and at one refresh every few minutes per
+// report records the events, logs and failure counts of an outcome; orig is the session before setStatus, bs after
+// it. A routine issue or refresh records no event: status and metrics show it, and at one refresh every few minutes per
 // session, events would double the apiserver writes and fill etcd. Events are for what needs a look: failures, the
 // short-lifetime warning (once per spec generation), recovery and repairs (recorded where they happen).
-func (r *BurnerSessionReconciler) announce(
+func (r *BurnerSessionReconciler) report(
 	ctx context.Context, orig, bs *burnerv1alpha1.BurnerSession, o outcome, res ctrl.Result,
 ) {
 	log := logf.FromContext(ctx)
@@ -47,7 +43,7 @@ func (r *BurnerSessionReconciler) announce(
 		switch o.source {
 		case attempted:
 			r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, f.Reason, "Issue", "%s", message)
-			issueFailures.WithLabelValues(f.Reason).Inc()
+			metrics.IssueFailed(f.Reason)
 			log.Info("could not issue a token", "reason", f.Reason, "message", message,
 				"attempt", bs.Status.FailedAttempts, "retryIn", res.RequeueAfter)
 		case refused:
@@ -62,7 +58,7 @@ func (r *BurnerSessionReconciler) announce(
 	if o.minted && !policy.CoversMountSync(o.in.RefreshAt, o.in.Token.ExpiresAt) &&
 		orig.Status.ObservedGeneration != bs.Generation {
 		r.Recorder.Eventf(bs, nil, corev1.EventTypeWarning, burnerv1alpha1.ReasonShortLifetime, "Issue",
-			shortLifetimeMessage)
+			policy.ShortLifetimeMessage)
 	}
 	if n := orig.Status.FailedAttempts; n > 0 {
 		r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, burnerv1alpha1.ReasonRecovered, "Issue",

@@ -14,14 +14,18 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package secrets
 
 import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -58,7 +62,7 @@ func trimSecret(obj any) (any, error) {
 		return obj, nil
 	}
 	s.ManagedFields = nil
-	if controlledBySession(s) {
+	if ControlledBySession(s) {
 		tokensecret.Compact(s)
 	} else {
 		s.Data, s.StringData, s.Annotations = nil, nil, nil
@@ -66,8 +70,8 @@ func trimSecret(obj any) (any, error) {
 	return s, nil
 }
 
-// controlledBySession says whether a BurnerSession is the object's controller.
-func controlledBySession(obj metav1.Object) bool {
+// ControlledBySession says whether a BurnerSession is the object's controller.
+func ControlledBySession(obj metav1.Object) bool {
 	owner := metav1.GetControllerOf(obj)
 	return owner != nil && owner.Kind == "BurnerSession" &&
 		strings.HasPrefix(owner.APIVersion, burnerv1alpha1.GroupVersion.Group+"/")
@@ -92,6 +96,22 @@ func namespaces(list []string) map[string]cache.Config {
 		m[ns] = cache.Config{}
 	}
 	return m
+}
+
+// OthersCache is a metadata-only cache of every Secret without the managed-by label (the main cache holds those
+// with it), holding of each what keepIdentity keeps. Through it a change of an API key Secret, or the removal of a
+// foreign Secret in the way, is seen without caching any Secret's data.
+func OthersCache(cfg *rest.Config, scheme *runtime.Scheme, mapper meta.RESTMapper, watch []string) (cache.Cache, error) {
+	notOurs, err := labels.NewRequirement(tokensecret.ManagedByLabel, selection.NotEquals,
+		[]string{tokensecret.ManagedByValue})
+	if err != nil {
+		return nil, err
+	}
+	return cache.New(cfg, cache.Options{
+		Scheme: scheme, Mapper: mapper, DefaultTransform: keepIdentity,
+		DefaultLabelSelector: labels.NewSelector().Add(*notOurs),
+		DefaultNamespaces:    namespaces(watch),
+	})
 }
 
 // keepIdentity drops everything but the identity, version, ownership and API key opt-in label of a Secret's

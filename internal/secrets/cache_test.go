@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package secrets
 
 import (
 	"testing"
@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
 // TestTrimSession: the cached copy of a session loses the managed fields and kubectl's copy of the spec, and keeps
@@ -42,5 +43,29 @@ func TestTrimSession(t *testing.T) {
 	got := out.(*burnerv1alpha1.BurnerSession)
 	if got.ManagedFields != nil || len(got.Annotations) != 1 || got.Annotations[burnerv1alpha1.ForceRefreshAnnotation] != "1" {
 		t.Fatalf("trimmed session: %+v", got.ObjectMeta)
+	}
+}
+
+// TestCacheKeepsOnlySessionSecretsData: anyone can label a Secret as managed by the operator; the cache then keeps
+// its metadata only, not its data, so nobody can make the operator hold their data in memory. Of a session's token
+// Secret it keeps the data compacted.
+func TestCacheKeepsOnlySessionSecretsData(t *testing.T) {
+	big := map[string][]byte{"blob": make([]byte, 1<<20)}
+	owned := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "t", OwnerReferences: []metav1.OwnerReference{{
+		APIVersion: burnerv1alpha1.GroupVersion.String(), Kind: "BurnerSession", Name: "t", Controller: new(true),
+	}}}, Data: map[string][]byte{tokensecret.KeyToken: []byte("x")}}
+	foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "f",
+		Labels:      map[string]string{tokensecret.ManagedByLabel: tokensecret.ManagedByValue},
+		Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: string(big["blob"])}}, Data: big}
+	for _, s := range []*corev1.Secret{owned, foreign} {
+		if _, err := trimSecret(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(owned.Data) != 1 || string(owned.Data[tokensecret.KeyToken]) == "x" {
+		t.Fatalf("a session's token Secret is not compacted in the cache: %d keys", len(owned.Data))
+	}
+	if foreign.Data != nil || foreign.Annotations != nil || foreign.Labels == nil {
+		t.Fatalf("a foreign Secret keeps data or annotations in the cache: %d bytes", len(foreign.Data["blob"]))
 	}
 }
