@@ -140,7 +140,8 @@ const (
 // BurnerSessionStatus is the observed state of a BurnerSession. The token Secret is the source of truth; this
 // mirrors it and records failures so that backoff survives a restart.
 type BurnerSessionStatus struct {
-	// observedGeneration is the generation last reconciled successfully.
+	// observedGeneration is the generation last reconciled successfully (without a failure); while a generation
+	// fails, it stays at the last one that did not, and the conditions' observedGeneration show what was tried.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
@@ -154,7 +155,8 @@ type BurnerSessionStatus struct {
 	// +optional
 	SecretName string `json:"secretName,omitempty"`
 
-	// issuedAt is when the current token was issued.
+	// issuedAt is when the current token was issued. The token fields are cleared while the Secret holds no token of
+	// the session's (deleted and not yet replaced, or a foreign Secret in its place).
 	// +optional
 	IssuedAt *metav1.Time `json:"issuedAt,omitempty"`
 

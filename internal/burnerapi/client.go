@@ -123,8 +123,6 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}, nil
 }
 
-// defaultTransport is http.DefaultTransport with response headers bounded like the body: a session response has a
-// handful of short headers, and the default allowance (megabytes) only helps a hostile server waste memory.
 // sessionsEndpoint is the URL sessions are created at, for an API base URL that passes ValidateBaseURL.
 func sessionsEndpoint(baseURL string) (string, error) {
 	base, err := ValidateBaseURL(baseURL)
@@ -134,6 +132,8 @@ func sessionsEndpoint(baseURL string) (string, error) {
 	return base.JoinPath(SessionsPath).String(), nil
 }
 
+// defaultTransport is http.DefaultTransport with response headers bounded like the body: a session response has a
+// handful of short headers, and the default allowance (megabytes) only helps a hostile server waste memory.
 func defaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxResponseHeaderBytes = maxResponseBytes
