@@ -17,6 +17,7 @@ limitations under the License.
 package burnerapi
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,7 +58,7 @@ func (c limiterCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	c.l.mu.Unlock()
 	for _, st := range states {
-		id := keyID(st.id[:])
+		id := hex.EncodeToString(st.id[:keyIDBytes])
 		st.mu.Lock()
 		limit, reserved, heldBack := float64(st.lim.Limit()), float64(len(st.holds)), float64(st.heldBack)
 		st.mu.Unlock()
@@ -67,4 +68,11 @@ func (c limiterCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func keyID(digest []byte) string { return hex.EncodeToString(digest[:4]) }
+// keyIDBytes of a key's SHA-256 digest name it in metrics and in the simulator's stats.
+const keyIDBytes = 4
+
+// KeyID names an API key without revealing it: the first 8 hex digits of its SHA-256 digest (see key_id above).
+func KeyID(apiKey string) string {
+	digest := sha256.Sum256([]byte(apiKey))
+	return hex.EncodeToString(digest[:keyIDBytes])
+}

@@ -108,12 +108,12 @@ type responseBody struct {
 // instead. 30 s is half the shortest ttlSeconds a BurnerSession may ask for.
 const MinLifetime = 30 * time.Second
 
-// Bounds on what a 200 response may claim.
-const (
-	maxTokenLen = 16 << 10
-	// maxClockSkew tolerates an API clock ahead of ours when checking that expiresAt is not absurdly far away.
-	maxClockSkew = 5 * time.Minute
-)
+// maxTokenLen bounds the token a 200 response may carry.
+const maxTokenLen = 16 << 10
+
+// MaxPlausibleLifetime is the longest a token may seem to live on our clock: MaxTTLSeconds, plus 5 minutes for an
+// API clock ahead of ours. An expiresAt further away is absurd, from the API or in a Secret.
+const MaxPlausibleLifetime = MaxTTLSeconds*time.Second + 5*time.Minute
 
 // parseResponse turns a 200 body into a Session, checking everything the caller relies on: a usable token, a
 // lifetime of at least MinLifetime and no more than the longest the API allows (so a bogus date cannot stop
@@ -161,7 +161,7 @@ func parseResponse(body []byte, requested []string, received, serverNow time.Tim
 	case remaining < MinLifetime:
 		return nil, &Error{Kind: KindUpstream, Message: fmt.Sprintf("token lifetime too short: %s, below the %s minimum",
 			remaining.Round(time.Second), MinLifetime)}
-	case remaining > MaxTTLSeconds*time.Second+maxClockSkew:
+	case remaining > MaxPlausibleLifetime:
 		return nil, malformed(fmt.Sprintf("expiresAt %s is further away than the %ds maximum lifetime",
 			exp.Format(time.RFC3339), MaxTTLSeconds))
 	}

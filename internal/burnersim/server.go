@@ -23,8 +23,6 @@ package burnersim
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"maps"
 	"net"
@@ -34,6 +32,8 @@ import (
 
 	"golang.org/x/time/rate"
 	"k8s.io/utils/clock"
+
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
 )
 
 // Server simulates the Burner API. It is an http.Handler; Start serves it on a loopback port.
@@ -105,11 +105,8 @@ func New(opts ...Option) *Server {
 	return s
 }
 
-// Fingerprint identifies an API key in stats and logs without revealing it.
-func Fingerprint(key string) string {
-	h := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(h[:4])
-}
+// Fingerprint identifies an API key in stats and logs without revealing it, as the operator's key_id label does.
+func Fingerprint(key string) string { return burnerapi.KeyID(key) }
 
 // Start serves the simulator (and its admin endpoints under /admin/) on a free loopback port and returns its base
 // URL.

@@ -17,12 +17,11 @@ limitations under the License.
 package policy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"time"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/failure"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
 // Fingerprint is what an attempt to mint a token for in is made with: the spec, the force-refresh value, the
@@ -30,12 +29,7 @@ import (
 // failure that needs a change waits for one, and the backoff counts on while none comes. Every failure of an
 // attempt (the call, the key read, the Secret write) is recorded with this one fingerprint.
 func Fingerprint(in Input, keyVersion, url string) string {
-	inputs := in.SpecHash + "\x00" + in.ForceRefresh + "\x00" + keyVersion
-	if url != "" {
-		inputs += "\x00" + url
-	}
-	h := sha256.Sum256([]byte(inputs))
-	return hex.EncodeToString(h[:8])
+	return tokensecret.ShortHash(in.SpecHash, in.ForceRefresh, keyVersion, url)
 }
 
 // quietRetryAfter is the longest Retry-After of a 429 that is not recorded the first time: a token bucket refilling

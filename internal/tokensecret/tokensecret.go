@@ -35,6 +35,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
 )
 
 // Data keys of the token Secret. token and expiresAt are part of the contract; the others help consumers.
@@ -70,13 +71,6 @@ type Token struct {
 	ForceRefresh string
 }
 
-// MaxLifetime is the longest lifetime the API grants (ttlSeconds at most 3600); MaxClockSkew is what is allowed on
-// top for the API's clock running ahead of ours (issuedAt is our clock, expiresAt the API's).
-const (
-	MaxLifetime  = time.Hour
-	MaxClockSkew = 5 * time.Minute
-)
-
 // Errors Parse returns; the policy package turns them into condition reasons.
 var (
 	ErrMissingData        = errors.New("secret is missing token data")
@@ -98,10 +92,11 @@ func Parse(s *corev1.Secret) (Token, error) {
 	if err != nil || !issuedAt.Before(expiresAt) {
 		return Token{}, ErrExpiresAtMalformed
 	}
-	if expiresAt.Sub(issuedAt) > MaxLifetime+MaxClockSkew {
+	if expiresAt.Sub(issuedAt) > burnerapi.MaxPlausibleLifetime {
 		// Longer than the API could ever grant: damaged or forged, and trusting it would leave an expired token in
 		// place until that far-away time.
-		return Token{}, fmt.Errorf("%w: expiresAt is more than %s after issuedAt", ErrExpiresAtMalformed, MaxLifetime)
+		return Token{}, fmt.Errorf("%w: expiresAt is more than %s after issuedAt", ErrExpiresAtMalformed,
+			burnerapi.MaxPlausibleLifetime)
 	}
 	return Token{
 		Value:        string(s.Data[KeyToken]),
@@ -193,10 +188,16 @@ func SpecHash(spec burnerv1alpha1.BurnerSessionSpec) string {
 	if ref := spec.IssuerRef; ref != nil {
 		parts = append(parts, ref.Kind, ref.Name)
 	}
+	return ShortHash(parts...)
+}
+
+// ShortHash is the first 16 hex digits of the SHA-256 digest of parts, each ended by a NUL: enough to tell inputs
+// apart, short enough to keep in an annotation or a status field.
+func ShortHash(parts ...string) string {
 	h := sha256.New()
 	for _, part := range parts {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
-	return hex.EncodeToString(h.Sum(nil)[:8]) // the first 16 hex digits, without keeping all 64 alive
+	return hex.EncodeToString(h.Sum(nil)[:8]) // without keeping all 64 digits alive
 }
