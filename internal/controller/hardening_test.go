@@ -37,14 +37,7 @@ func TestSecretWriteFailureIsAFailure(t *testing.T) {
 	f := newFixture(t)
 	f.createSession("pay", nil)
 	f.reconcile("pay")
-	s := f.secret("pay")
-	s.Immutable = new(true)
-	if err := env.Client.Update(f.ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	f.update("pay", func(bs *burnerv1alpha1.BurnerSession) {
-		bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
-	})
+	s := f.immutableSecretAndForceRefresh("pay")
 	res := f.reconcile("pay")
 	f.wantMints(2)
 	f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, burnerv1alpha1.ReasonSecretWriteFailed)

@@ -378,3 +378,18 @@ func registered(t *testing.T, family string, labels map[string]string) (float64,
 	}
 	return 0, false
 }
+
+// immutableSecretAndForceRefresh makes the session's token Secret immutable, so that writing it fails, and asks for
+// a new token; it returns the Secret.
+func (f *fixture) immutableSecretAndForceRefresh(name string) *corev1.Secret {
+	f.t.Helper()
+	s := f.secret(name)
+	s.Immutable = new(true)
+	if err := env.Client.Update(f.ctx, s); err != nil {
+		f.t.Fatal(err)
+	}
+	f.update(name, func(bs *burnerv1alpha1.BurnerSession) {
+		bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
+	})
+	return s
+}

@@ -69,14 +69,7 @@ func TestBackoffCountsOnAfterAWriteFailure(t *testing.T) {
 	f := newFixture(t)
 	f.createSession("pay", nil)
 	f.reconcile("pay")
-	s := f.secret("pay")
-	s.Immutable = new(true)
-	if err := env.Client.Update(f.ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	f.update("pay", func(bs *burnerv1alpha1.BurnerSession) {
-		bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: "1"}
-	})
+	f.immutableSecretAndForceRefresh("pay")
 	f.reconcile("pay")
 	f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, burnerv1alpha1.ReasonSecretWriteFailed)
 
