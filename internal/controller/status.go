@@ -26,7 +26,6 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
@@ -51,8 +50,8 @@ func setStatus(bs *burnerv1alpha1.BurnerSession, o outcome) {
 	st.SecretName = bs.TokenSecretName()
 	st.IssuedAt, st.ExpiresAt, st.RefreshAt, st.GrantedScopes = nil, nil, nil, nil
 	if in.Usable() {
-		st.IssuedAt, st.ExpiresAt, st.RefreshAt = ptr.To(metav1.NewTime(in.Token.IssuedAt)),
-			ptr.To(metav1.NewTime(in.Token.ExpiresAt)), ptr.To(metav1.NewTime(in.RefreshAt))
+		st.IssuedAt, st.ExpiresAt, st.RefreshAt = new(metav1.NewTime(in.Token.IssuedAt)),
+			new(metav1.NewTime(in.Token.ExpiresAt)), new(metav1.NewTime(in.RefreshAt))
 		st.GrantedScopes = in.Token.Scopes
 	}
 	synced := metav1.Condition{Type: burnerv1alpha1.ConditionSynced, ObservedGeneration: bs.Generation,
@@ -77,7 +76,7 @@ func setStatus(bs *burnerv1alpha1.BurnerSession, o outcome) {
 			// it would stretch the wait after the next 5xx for nothing.
 			st.FailedAttempts++
 		}
-		st.LastFailureTime, st.LastFailureReason, st.LastFailureInputs = ptr.To(metav1.NewTime(in.Now)), f.Reason,
+		st.LastFailureTime, st.LastFailureReason, st.LastFailureInputs = new(metav1.NewTime(in.Now)), f.Reason,
 			o.fingerprint
 	}
 }
