@@ -244,15 +244,7 @@ func TestKustomizePrometheusAppliesServerSide(t *testing.T) {
 // kubectlApplyFails runs a server-side dry run that must fail, and returns its error output.
 func kubectlApplyFails(t *testing.T, manifest []byte, namespace string) string {
 	t.Helper()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	data, err := testenv.Kubeconfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), "--kubeconfig", kubeconfig,
+	cmd := exec.Command(kubectl(t), "--kubeconfig", env.KubeconfigFile(t),
 		"apply", "--server-side", "--dry-run=server", "-n", namespace, "-f", "-")
 	cmd.Stdin = bytes.NewReader(manifest)
 	out, err := cmd.CombinedOutput()

@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -90,16 +89,8 @@ func objects(t *testing.T, manifest []byte) []*unstructured.Unstructured {
 
 func kubectlDryRun(t *testing.T, manifest []byte, namespace string) string {
 	t.Helper()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	data, err := testenv.Kubeconfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	return string(run(t, manifest, kubectl(t),
-		"--kubeconfig", kubeconfig, "apply", "--server-side", "--dry-run=server", "-n", namespace, "-f", "-"))
+		"--kubeconfig", env.KubeconfigFile(t), "apply", "--server-side", "--dry-run=server", "-n", namespace, "-f", "-"))
 }
 
 // ensureNamespace creates the namespace the manifests install into, which a dry run cannot create for them.
