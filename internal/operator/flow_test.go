@@ -128,31 +128,30 @@ func TestLeaderElection(t *testing.T) {
 }
 
 // TestNeverServesAnExpiredToken runs at wall-clock speed with the shortest ttl: polling the Secret every 500 ms
-// across two refreshes, it never holds an expired token.
+// until it has held the first token and two refreshes (due at half of the 60 s lifetime), it never holds an expired
+// one. The token in the Secret is the only deadline: a refresh too late for it fails the test as an expired token,
+// and one merely slowed by a busy machine, with time to spare before that expiry, does not.
 func TestNeverServesAnExpiredToken(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for 70 s of wall-clock time")
+		t.Skip("runs for over a minute of wall-clock time")
 	}
 	f := newFlow(t)
 	f.startManager(nil)
 	f.createSession("pay", 60)
 	f.waitReady("pay")
 	seen := map[string]bool{}
-	deadline := time.Now().Add(70 * time.Second)
-	for time.Now().Before(deadline) {
+	for len(seen) < 3 {
 		s := f.tokenSecret("pay")
 		if s == nil {
 			t.Fatal("token Secret disappeared")
 		}
 		exp, err := time.Parse(time.RFC3339, string(s.Data[tokensecret.KeyExpiresAt]))
 		if err != nil || !time.Now().Before(exp) {
-			t.Fatalf("Secret holds an expired token (expiresAt %s, now %s)", exp, time.Now().UTC())
+			t.Fatalf("Secret holds an expired token after %d refreshes (expiresAt %s, now %s)",
+				len(seen)-1, exp, time.Now().UTC())
 		}
 		seen[string(s.Data[tokensecret.KeyToken])] = true
 		time.Sleep(500 * time.Millisecond)
-	}
-	if len(seen) < 3 {
-		t.Fatalf("saw %d tokens in 70 s with ttl 60 s, want the first and two refreshes", len(seen))
 	}
 	var short bool
 	for _, e := range f.events() {
