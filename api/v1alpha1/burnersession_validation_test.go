@@ -267,7 +267,7 @@ func TestStatusSubresource(t *testing.T) {
 // with a message naming the field.
 func TestSamplesDryRun(t *testing.T) {
 	ns := env.Namespace(t)
-	kubeconfig := writeKubeconfig(t)
+	kubeconfig := env.KubeconfigFile(t)
 	root := testenv.RepoRoot()
 	samples, _ := filepath.Glob(filepath.Join(root, "config", "samples", "*.yaml"))
 	for _, f := range samples {
@@ -299,19 +299,6 @@ func kubectl(kubeconfig string, args ...string) (string, error) {
 	return string(out), err
 }
 
-func writeKubeconfig(t *testing.T) string {
-	t.Helper()
-	data, err := testenv.Kubeconfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // TestExpiresColumnIsReadable: kubectl prints a healthy session's expiry as a time, not as the "<invalid>" a date
 // column shows for a time in the future.
 func TestExpiresColumnIsReadable(t *testing.T) {
@@ -331,7 +318,7 @@ func TestExpiresColumnIsReadable(t *testing.T) {
 	if err := env.Client.Status().Update(ctx, &bs); err != nil {
 		t.Fatal(err)
 	}
-	out, err := kubectl(writeKubeconfig(t), "get", "bsess", "-n", ns)
+	out, err := kubectl(env.KubeconfigFile(t), "get", "bsess", "-n", ns)
 	if err != nil || strings.Contains(out, "<invalid>") || !strings.Contains(out, expires.UTC().Format(time.RFC3339)) {
 		t.Fatalf("kubectl get bsess (err %v):\n%s", err, out)
 	}

@@ -102,11 +102,7 @@ func run() error {
 	}
 	defer func() { _ = env.Stop() }()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	data, err := testenv.Kubeconfig(env.Config)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
+	if err := testenv.WriteKubeconfig(env.Config, kubeconfig); err != nil {
 		return err
 	}
 	say("control plane up, CRD installed. Talk to it with:")

@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,16 +53,8 @@ type result struct {
 // plugin runs `kubectl burner args...` against the test apiserver.
 func plugin(t *testing.T, args ...string) result {
 	t.Helper()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	data, err := testenv.Kubeconfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	var out, errOut bytes.Buffer
-	code := run(append(args, "--kubeconfig", kubeconfig),
+	code := run(append(args, "--kubeconfig", env.KubeconfigFile(t)),
 		genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
 		clocktesting.NewFakePassiveClock(now))
 	return result{code, out.String(), errOut.String()}

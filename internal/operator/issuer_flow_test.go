@@ -19,13 +19,12 @@ package operator_test
 import (
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnersim"
 	"github.com/burner-operator/burner-operator/internal/operator"
+	"github.com/burner-operator/burner-operator/internal/operator/operatortest"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
@@ -33,32 +32,26 @@ import (
 // resource namespace: a policy change, a key rotation and a URL change reach its session at once (watches, no
 // timer); a restart makes no call; deleting the issuer turns the session IssuerNotFound and leaves its token alone.
 func TestIssuerChangesReachSessions(t *testing.T) {
-	f := newFlow(t)
+	f := operatortest.NewFlow(t, env)
 	platform := env.Namespace(t)
-	key := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: platform, Name: "platform-key",
-			Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
-		Data: map[string][]byte{"apiKey": []byte(apiKey)},
+	key := f.CreateKeySecret(platform, "platform-key")
+	ci := operatortest.ClusterIssuer("platform-"+f.NS, f.URL, key.Name)
+	if err := env.Client.Create(f.Ctx, ci); err != nil {
+		t.Fatal(err)
 	}
-	ci := clusterIssuer("platform-"+f.ns, f.url, key.Name)
-	for _, o := range []client.Object{key, ci} {
-		if err := env.Client.Create(f.ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { _ = env.Client.Delete(f.ctx, ci) })
+	t.Cleanup(func() { _ = env.Client.Delete(f.Ctx, ci) })
 	withPlatform := func(o *operator.Options) { o.ClusterResourceNamespace = platform }
-	stop := f.startManager(withPlatform)
-	f.createClusterIssuerSession("pay", ci.Name)
-	f.waitReady("pay")
-	first := f.tokenSecret("pay")
+	stop := f.StartManager(withPlatform)
+	f.CreateClusterIssuerSession("pay", ci.Name)
+	f.WaitReady("pay")
+	first := f.TokenSecret("pay")
 	editIssuer := func(edit func(*burnerv1alpha1.BurnerIssuerSpec)) {
 		t.Helper()
-		if err := env.Client.Get(f.ctx, client.ObjectKeyFromObject(ci), ci); err != nil {
+		if err := env.Client.Get(f.Ctx, client.ObjectKeyFromObject(ci), ci); err != nil {
 			t.Fatal(err)
 		}
 		edit(&ci.Spec)
-		if err := env.Client.Update(f.ctx, ci); err != nil {
+		if err := env.Client.Update(f.Ctx, ci); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -67,21 +60,21 @@ func TestIssuerChangesReachSessions(t *testing.T) {
 	editIssuer(func(s *burnerv1alpha1.BurnerIssuerSpec) {
 		s.Policy = &burnerv1alpha1.IssuerPolicy{AllowedWallets: []string{"11111111111111111111111111111111"}}
 	})
-	f.waitReason("pay", burnerv1alpha1.ConditionReady, burnerv1alpha1.ReasonPolicyDenied)
+	f.WaitReason("pay", burnerv1alpha1.ConditionReady, burnerv1alpha1.ReasonPolicyDenied)
 	editIssuer(func(s *burnerv1alpha1.BurnerIssuerSpec) { s.Policy = nil })
-	f.waitReady("pay")
+	f.WaitReady("pay")
 
 	// Key rotation: the old key is revoked, a refresh fails and waits for a change; rotating the key Secret is one.
-	f.sim.RevokeKey(apiKey)
-	f.forceRefresh("pay", "1")
-	f.waitReason("pay", burnerv1alpha1.ConditionSynced, burnerv1alpha1.ReasonInvalidAPIKey)
+	f.Sim.RevokeKey(operatortest.APIKey)
+	f.ForceRefresh("pay", "1")
+	f.WaitReason("pay", burnerv1alpha1.ConditionSynced, burnerv1alpha1.ReasonInvalidAPIKey)
 	const rotated = "ak_test_flow_platform_rotated"
-	f.sim.AddKey(rotated)
+	f.Sim.AddKey(rotated)
 	key.Data["apiKey"] = []byte(rotated)
-	if err := env.Client.Update(f.ctx, key); err != nil {
+	if err := env.Client.Update(f.Ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	f.waitReason("pay", burnerv1alpha1.ConditionSynced, burnerv1alpha1.ReasonUpToDate)
+	f.WaitReason("pay", burnerv1alpha1.ConditionSynced, burnerv1alpha1.ReasonUpToDate)
 
 	// URL: the API moves; a refresh that fails on the old one succeeds once the issuer points to the new one.
 	moved := burnersim.New(burnersim.WithKeys(rotated))
@@ -90,36 +83,36 @@ func TestIssuerChangesReachSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(moved.Close)
-	f.sim.RevokeKey(rotated)
-	f.forceRefresh("pay", "2")
-	f.waitReason("pay", burnerv1alpha1.ConditionSynced, burnerv1alpha1.ReasonInvalidAPIKey)
+	f.Sim.RevokeKey(rotated)
+	f.ForceRefresh("pay", "2")
+	f.WaitReason("pay", burnerv1alpha1.ConditionSynced, burnerv1alpha1.ReasonInvalidAPIKey)
 	editIssuer(func(s *burnerv1alpha1.BurnerIssuerSpec) { s.URL = movedURL })
-	f.waitReason("pay", burnerv1alpha1.ConditionSynced, burnerv1alpha1.ReasonUpToDate)
+	f.WaitReason("pay", burnerv1alpha1.ConditionSynced, burnerv1alpha1.ReasonUpToDate)
 	if got := moved.TotalMints(); got != 1 {
 		t.Fatalf("%d mints at the new URL", got)
 	}
 
 	// A restart makes no call.
 	stop()
-	calls := f.sim.Calls().Received + moved.Calls().Received
-	mark := f.logMark()
-	f.startManager(withPlatform)
-	f.waitReconciled(mark, 1, "pay")
-	if got := f.sim.Calls().Received + moved.Calls().Received; got != calls {
+	calls := f.Sim.Calls().Received + moved.Calls().Received
+	mark := f.LogMark()
+	f.StartManager(withPlatform)
+	f.WaitReconciled(mark, 1, "pay")
+	if got := f.Sim.Calls().Received + moved.Calls().Received; got != calls {
 		t.Fatalf("restarted manager made %d calls", got-calls)
 	}
 
 	// Deleting the issuer is not blocked; its session says so and keeps its token.
-	held := f.tokenSecret("pay")
+	held := f.TokenSecret("pay")
 	if held.Annotations[tokensecret.ForceRefreshAnnotation] != "2" || string(held.Data[tokensecret.KeyToken]) ==
 		string(first.Data[tokensecret.KeyToken]) {
 		t.Fatal("the refreshes did not reach the Secret")
 	}
-	if err := env.Client.Delete(f.ctx, ci); err != nil {
+	if err := env.Client.Delete(f.Ctx, ci); err != nil {
 		t.Fatal(err)
 	}
-	f.waitReason("pay", burnerv1alpha1.ConditionReady, burnerv1alpha1.ReasonIssuerNotFound)
-	if s := f.tokenSecret("pay"); s.ResourceVersion != held.ResourceVersion {
+	f.WaitReason("pay", burnerv1alpha1.ConditionReady, burnerv1alpha1.ReasonIssuerNotFound)
+	if s := f.TokenSecret("pay"); s.ResourceVersion != held.ResourceVersion {
 		t.Fatal("the token Secret was touched after the issuer was deleted")
 	}
 }

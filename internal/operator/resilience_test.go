@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/operator/operatortest"
 	"github.com/burner-operator/burner-operator/internal/testenv"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
@@ -31,42 +32,42 @@ import (
 // TestManagerKilledDuringRefresh: a manager stopped while its API call is in flight loses at most that one token;
 // the next manager answers the force-refresh with exactly one more, and the Secret is never without a token.
 func TestManagerKilledDuringRefresh(t *testing.T) {
-	f := newFlow(t)
-	stop := f.startManager(nil)
-	f.createSession("pay", 300)
-	f.waitReady("pay")
-	first := string(f.tokenSecret("pay").Data[tokensecret.KeyToken])
+	f := operatortest.NewFlow(t, env)
+	stop := f.StartManager(nil)
+	f.CreateSession("pay", 300)
+	f.WaitReady("pay")
+	first := string(f.TokenSecret("pay").Data[tokensecret.KeyToken])
 
-	f.sim.SetLatency(2 * time.Second)
-	f.forceRefresh("pay", "1")
-	f.eventually(5*time.Second, "the refresh call in flight", func() bool {
-		c := f.sim.Calls()
+	f.Sim.SetLatency(2 * time.Second)
+	f.ForceRefresh("pay", "1")
+	f.Eventually(5*time.Second, "the refresh call in flight", func() bool {
+		c := f.Sim.Calls()
 		return c.Received > c.Total
 	})
 	stop()
-	if got := string(f.tokenSecret("pay").Data[tokensecret.KeyToken]); got != first {
+	if got := string(f.TokenSecret("pay").Data[tokensecret.KeyToken]); got != first {
 		t.Fatal("the token changed although the refresh never completed")
 	}
-	f.sim.SetLatency(0)
-	mark := f.logMark()
-	f.startManager(nil)
-	f.eventually(15*time.Second, "the force-refresh answered", func() bool {
-		s := f.tokenSecret("pay")
+	f.Sim.SetLatency(0)
+	mark := f.LogMark()
+	f.StartManager(nil)
+	f.Eventually(15*time.Second, "the force-refresh answered", func() bool {
+		s := f.TokenSecret("pay")
 		return s.Annotations[tokensecret.ForceRefreshAnnotation] == "1"
 	})
 	// The reconcile that answered it, and the one its write brings: a second mint would come from either.
-	f.waitReconciled(mark, 2, "pay")
+	f.WaitReconciled(mark, 2, "pay")
 	// 1 issue + at most 1 lost in flight + 1 refresh.
-	if got := f.sim.TotalMints(); got > 3 {
+	if got := f.Sim.TotalMints(); got > 3 {
 		t.Fatalf("%d mints: more than one extra for a refresh interrupted by a restart", got)
 	}
-	f.waitReady("pay")
+	f.WaitReady("pay")
 }
 
 // TestAPIServerOutage: the apiserver disappears under a running manager (every connection cut, new ones refused)
 // and comes back. The manager recovers on its own, the token Secret is intact, and the session keeps working.
 func TestAPIServerOutage(t *testing.T) {
-	f := newFlow(t)
+	f := operatortest.NewFlow(t, env)
 	p, err := testenv.NewProxy(env.Config.Host)
 	if err != nil {
 		t.Fatal(err)
@@ -74,34 +75,34 @@ func TestAPIServerOutage(t *testing.T) {
 	t.Cleanup(p.Close)
 	cfg := rest.CopyConfig(env.Config)
 	cfg.Host = p.URL()
-	f.startManagerWithConfig(cfg, nil)
-	f.createSession("pay", 300)
-	f.waitReady("pay")
-	before := f.tokenSecret("pay")
+	f.StartManagerWithConfig(cfg, nil)
+	f.CreateSession("pay", 300)
+	f.WaitReady("pay")
+	before := f.TokenSecret("pay")
 
 	failedRequests := map[string]string{"host": strings.TrimPrefix(p.URL(), "https://"), "code": "<error>"}
 	failedBefore := metricSum(t, "rest_client_requests_total", failedRequests)
 	p.SetDown(true)
-	f.createSession("during", 300) // through the direct client: the apiserver itself is fine
-	f.eventually(30*time.Second, "the manager to find the apiserver gone", func() bool {
+	f.CreateSession("during", 300) // through the direct client: the apiserver itself is fine
+	f.Eventually(30*time.Second, "the manager to find the apiserver gone", func() bool {
 		return metricSum(t, "rest_client_requests_total", failedRequests) > failedBefore
 	})
-	if s := f.tokenSecret("pay"); s.ResourceVersion != before.ResourceVersion {
+	if s := f.TokenSecret("pay"); s.ResourceVersion != before.ResourceVersion {
 		t.Fatal("the token Secret changed during the outage")
 	}
 	p.SetDown(false)
 
-	f.waitReady("during")
-	f.forceRefresh("pay", "after-outage")
-	f.eventually(30*time.Second, "refresh after the outage", func() bool {
-		return f.tokenSecret("pay").Annotations[tokensecret.ForceRefreshAnnotation] == "after-outage"
+	f.WaitReady("during")
+	f.ForceRefresh("pay", "after-outage")
+	f.Eventually(30*time.Second, "refresh after the outage", func() bool {
+		return f.TokenSecret("pay").Annotations[tokensecret.ForceRefreshAnnotation] == "after-outage"
 	})
-	if c := f.condition("pay", burnerv1alpha1.ConditionReady); c == nil || c.Reason != "TokenValid" {
+	if c := f.Condition("pay", burnerv1alpha1.ConditionReady); c == nil || c.Reason != "TokenValid" {
 		t.Fatalf("Ready after the outage: %+v", c)
 	}
 	// 3 (pay, during, pay's force-refresh); a reconcile racing the caches' relist after the outage may cost one more.
-	if got := f.sim.TotalMints(); got < 3 || got > 4 {
-		for _, e := range f.events() {
+	if got := f.Sim.TotalMints(); got < 3 || got > 4 {
+		for _, e := range f.Events() {
 			t.Logf("event %s %s: %s", e.Regarding.Name, e.Reason, e.Note)
 		}
 		t.Fatalf("%d mints, want 3 (at most 4)", got)

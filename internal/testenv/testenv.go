@@ -164,8 +164,9 @@ func (e *Env) Namespace(t testing.TB) string {
 	return ns.Name
 }
 
-// Kubeconfig renders cfg as a kubeconfig file for kubectl.
-func Kubeconfig(cfg *rest.Config) ([]byte, error) {
+// WriteKubeconfig writes cfg as a kubeconfig file (mode 0600) at path, for the programs a test or the demo runs
+// against the control plane: kubectl, the manager, the kubectl plugin.
+func WriteKubeconfig(cfg *rest.Config, path string) error {
 	const name = "envtest"
 	c := clientcmdapi.NewConfig()
 	c.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
@@ -174,7 +175,18 @@ func Kubeconfig(cfg *rest.Config) ([]byte, error) {
 	}
 	c.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 	c.CurrentContext = name
-	return clientcmd.Write(*c)
+	return clientcmd.WriteToFile(*c, path)
+}
+
+// KubeconfigFile writes the environment's kubeconfig into a directory removed when the test ends, and returns
+// its path.
+func (e *Env) KubeconfigFile(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := WriteKubeconfig(e.Config, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago, for a server to listen on.

@@ -97,12 +97,8 @@ func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, erro
 		}
 		mgrConfig.Host = h.proxy.URL()
 	}
-	data, err := testenv.Kubeconfig(mgrConfig)
-	if err != nil {
-		return nil, err
-	}
 	h.kubeconfig = filepath.Join(h.dir, "kubeconfig")
-	if err := os.WriteFile(h.kubeconfig, data, 0o600); err != nil {
+	if err := testenv.WriteKubeconfig(mgrConfig, h.kubeconfig); err != nil {
 		return nil, err
 	}
 	// The harness watches sessions and token Secrets to see progress, as a dashboard would.

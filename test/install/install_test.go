@@ -14,29 +14,33 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package operator_test
+// Package install tests what users install: the kustomize manifests (config/default, from which dist/install.yaml is
+// built) and the Helm chart with its defaults and every option. They render, lint, apply server-side to a real
+// apiserver, match what controller-gen generates, and grant the manager all it needs and no more: the manager runs
+// under exactly the RBAC they install.
+package install
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/burner-operator/burner-operator/internal/operator"
 	"github.com/burner-operator/burner-operator/internal/testenv"
 )
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
 
 // tool returns the path of a pinned tool, e.g. KUSTOMIZE or HELM.
 func tool(t *testing.T, name string) string {
@@ -57,11 +61,10 @@ func kubectl(t *testing.T) string {
 	return p
 }
 
+// run runs a command in the repository root with stdin as its input and returns its output; it must succeed.
 func run(t *testing.T, stdin []byte, name string, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = testenv.RepoRoot()
-	cmd.Stdin = bytes.NewReader(stdin)
+	cmd := command(stdin, name, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -69,6 +72,23 @@ func run(t *testing.T, stdin []byte, name string, args ...string) []byte {
 		t.Fatalf("%s %s: %v\n%s\n%s", filepath.Base(name), strings.Join(args, " "), err, out, stderr.String())
 	}
 	return out
+}
+
+// fails runs a command that must fail, like run, and returns its output.
+func fails(t *testing.T, stdin []byte, name string, args ...string) string {
+	t.Helper()
+	out, err := command(stdin, name, args...).CombinedOutput()
+	if err == nil {
+		t.Fatalf("%s %s succeeded, want a failure:\n%s", filepath.Base(name), strings.Join(args, " "), out)
+	}
+	return string(out)
+}
+
+func command(stdin []byte, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = testenv.RepoRoot()
+	cmd.Stdin = bytes.NewReader(stdin)
+	return cmd
 }
 
 // objects splits a multi-document YAML stream.
@@ -88,18 +108,35 @@ func objects(t *testing.T, manifest []byte) []*unstructured.Unstructured {
 	return out
 }
 
+// find is the first object of kind in manifest.
+func find(t *testing.T, manifest []byte, kind string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range objects(t, manifest) {
+		if o.GetKind() == kind {
+			return o
+		}
+	}
+	t.Fatalf("no %s in the manifests", kind)
+	return nil
+}
+
+// kubectlDryRun applies manifest server-side into namespace, as a dry run that must succeed, and returns the output.
 func kubectlDryRun(t *testing.T, manifest []byte, namespace string) string {
 	t.Helper()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	data, err := testenv.Kubeconfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return string(run(t, manifest, kubectl(t),
-		"--kubeconfig", kubeconfig, "apply", "--server-side", "--dry-run=server", "-n", namespace, "-f", "-"))
+	return string(run(t, manifest, kubectl(t), dryRunArgs(t, namespace)...))
+}
+
+// kubectlApplyFails runs a server-side dry run that must fail, and returns its output.
+func kubectlApplyFails(t *testing.T, manifest []byte, namespace string) string {
+	t.Helper()
+	return fails(t, manifest, kubectl(t), dryRunArgs(t, namespace)...)
+}
+
+// dryRunArgs are kubectl's arguments for a server-side dry-run apply of its input into namespace, as the admin.
+func dryRunArgs(t *testing.T, namespace string) []string {
+	t.Helper()
+	return []string{"--kubeconfig", env.KubeconfigFile(t), "apply", "--server-side", "--dry-run=server",
+		"-n", namespace, "-f", "-"}
 }
 
 // ensureNamespace creates the namespace the manifests install into, which a dry run cannot create for them.
@@ -153,77 +190,6 @@ func TestHelmChartAppliesServerSide(t *testing.T) {
 	}
 }
 
-// TestChartRBACMatchesMarkers: the chart's ClusterRole grants exactly what the controller's RBAC markers generate.
-func TestChartRBACMatchesMarkers(t *testing.T) {
-	manifest := run(t, nil, tool(t, "HELM"), "template", "burner", "charts/burner-operator")
-	want := readYAML[rbacv1.ClusterRole](t, filepath.Join("config", "rbac", "role.yaml"))
-	for _, o := range objects(t, manifest) {
-		if o.GetKind() == "ClusterRole" && strings.HasSuffix(o.GetName(), "-manager") {
-			var got rbacv1.ClusterRole
-			if err := sigsyaml.Unmarshal([]byte(sigsyamlString(t, o.Object)), &got); err != nil {
-				t.Fatal(err)
-			}
-			if !slices.EqualFunc(got.Rules, want.Rules, func(a, b rbacv1.PolicyRule) bool {
-				return sigsyamlString(t, a) == sigsyamlString(t, b)
-			}) {
-				t.Fatalf("chart rules differ from config/rbac/role.yaml (run make manifests):\n%v\n%v", got.Rules, want.Rules)
-			}
-			return
-		}
-	}
-	t.Fatal("no manager ClusterRole in the chart")
-}
-
-// TestManagerRunsUnderInstalledRBAC installs the RBAC of install.yaml and runs the manager as its ServiceAccount
-// (impersonated), with leader election as deployed: a session must become Ready, so the RBAC is what it needs.
-func TestManagerRunsUnderInstalledRBAC(t *testing.T) {
-	manifest := run(t, nil, tool(t, "KUSTOMIZE"), "build", "config/default")
-	ns := ensureNamespace(t, manifest)
-	cfg := installRBAC(t, manifest)
-
-	f := newFlow(t)
-	f.startManagerWithConfig(cfg, func(o *operator.Options) {
-		o.Manager.LeaderElection = true
-		o.Manager.LeaderElectionNamespace = ns
-	})
-	f.createSession("pay", 300)
-	f.waitReady("pay")
-	if strings.Contains(f.logs.String(), "forbidden") {
-		t.Fatalf("the manager hit a forbidden request under the installed RBAC:\n%s", f.logs.String())
-	}
-}
-
-// installRBAC creates the ServiceAccount and the RBAC objects of rendered manifests (nothing else) and returns a
-// config that impersonates that ServiceAccount. What it created is deleted when the test ends.
-func installRBAC(t *testing.T, manifest []byte) *rest.Config {
-	t.Helper()
-	var sa *unstructured.Unstructured
-	for _, o := range objects(t, manifest) {
-		switch o.GetKind() {
-		case "ServiceAccount":
-			sa = o.DeepCopy()
-		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
-		default:
-			continue
-		}
-		if err := env.Client.Create(t.Context(), o); client.IgnoreAlreadyExists(err) != nil {
-			t.Fatalf("%s %s: %v", o.GetKind(), o.GetName(), err)
-		}
-		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), o) })
-	}
-	if sa == nil {
-		t.Fatal("no ServiceAccount in the manifests")
-	}
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: serviceAccountUser(sa.GetNamespace(), sa.GetName())}
-	return cfg
-}
-
-// serviceAccountUser is the user name a ServiceAccount authenticates as.
-func serviceAccountUser(namespace, name string) string {
-	return "system:serviceaccount:" + namespace + ":" + name
-}
-
 func sigsyamlString(t *testing.T, v any) string {
 	t.Helper()
 	b, err := sigsyaml.Marshal(v)
@@ -231,4 +197,32 @@ func sigsyamlString(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// readYAML decodes the file at rel, a path below the repository root, into a T.
+func readYAML[T any](t *testing.T, rel string) T {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v T
+	if err := sigsyaml.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// jsonRoundTrip normalises numbers and maps so that YAML decoded two ways compares equal.
+func jsonRoundTrip(t *testing.T, v any) any {
+	t.Helper()
+	b, err := sigsyaml.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := sigsyaml.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

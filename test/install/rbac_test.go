@@ -14,9 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package operator_test
+package install
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -26,7 +27,6 @@ import (
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -38,7 +38,79 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/operator"
+	"github.com/burner-operator/burner-operator/internal/operator/operatortest"
 )
+
+// TestChartRBACMatchesMarkers: the chart's ClusterRole grants exactly what the controller's RBAC markers generate.
+func TestChartRBACMatchesMarkers(t *testing.T) {
+	manifest := run(t, nil, tool(t, "HELM"), "template", "burner", "charts/burner-operator")
+	want := readYAML[rbacv1.ClusterRole](t, filepath.Join("config", "rbac", "role.yaml"))
+	for _, o := range objects(t, manifest) {
+		if o.GetKind() == "ClusterRole" && strings.HasSuffix(o.GetName(), "-manager") {
+			var got rbacv1.ClusterRole
+			if err := sigsyaml.Unmarshal([]byte(sigsyamlString(t, o.Object)), &got); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.EqualFunc(got.Rules, want.Rules, func(a, b rbacv1.PolicyRule) bool {
+				return sigsyamlString(t, a) == sigsyamlString(t, b)
+			}) {
+				t.Fatalf("chart rules differ from config/rbac/role.yaml (run make manifests):\n%v\n%v", got.Rules, want.Rules)
+			}
+			return
+		}
+	}
+	t.Fatal("no manager ClusterRole in the chart")
+}
+
+// TestManagerRunsUnderInstalledRBAC installs the RBAC of install.yaml and runs the manager as its ServiceAccount
+// (impersonated), with leader election as deployed: a session must become Ready, so the RBAC is what it needs.
+func TestManagerRunsUnderInstalledRBAC(t *testing.T) {
+	manifest := run(t, nil, tool(t, "KUSTOMIZE"), "build", "config/default")
+	ns := ensureNamespace(t, manifest)
+	cfg := installRBAC(t, manifest)
+
+	f := operatortest.NewFlow(t, env)
+	f.StartManagerWithConfig(cfg, func(o *operator.Options) {
+		o.Manager.LeaderElection = true
+		o.Manager.LeaderElectionNamespace = ns
+	})
+	f.CreateSession("pay", 300)
+	f.WaitReady("pay")
+	if strings.Contains(f.Logs.String(), "forbidden") {
+		t.Fatalf("the manager hit a forbidden request under the installed RBAC:\n%s", f.Logs.String())
+	}
+}
+
+// installRBAC creates the ServiceAccount and the RBAC objects of rendered manifests (nothing else) and returns a
+// config that impersonates that ServiceAccount. What it created is deleted when the test ends.
+func installRBAC(t *testing.T, manifest []byte) *rest.Config {
+	t.Helper()
+	var sa *unstructured.Unstructured
+	for _, o := range objects(t, manifest) {
+		switch o.GetKind() {
+		case "ServiceAccount":
+			sa = o.DeepCopy()
+		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
+		default:
+			continue
+		}
+		if err := env.Client.Create(t.Context(), o); client.IgnoreAlreadyExists(err) != nil {
+			t.Fatalf("%s %s: %v", o.GetKind(), o.GetName(), err)
+		}
+		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), o) })
+	}
+	if sa == nil {
+		t.Fatal("no ServiceAccount in the manifests")
+	}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: serviceAccountUser(sa.GetNamespace(), sa.GetName())}
+	return cfg
+}
+
+// serviceAccountUser is the user name a ServiceAccount authenticates as.
+func serviceAccountUser(namespace, name string) string {
+	return "system:serviceaccount:" + namespace + ":" + name
+}
 
 // TestManagerRunsUnderNamespacedChartRBAC installs the chart's RBAC for a namespace-scoped install (watchNamespaces
 // set to the app namespace, the release namespace holding the platform key) and runs the manager as its
@@ -46,13 +118,13 @@ import (
 // issuer whose key is missing says so with an event (recorded in "default"), nothing is forbidden, and the
 // ServiceAccount cannot read Secrets anywhere else.
 func TestManagerRunsUnderNamespacedChartRBAC(t *testing.T) {
-	f := newFlow(t) // f.ns is the watched app namespace, with an inline key Secret.
+	f := operatortest.NewFlow(t, env) // f.NS is the watched app namespace, with an inline key Secret.
 	platform, unwatched := env.Namespace(t), env.Namespace(t)
-	release := "burner-" + f.ns // cluster-scoped names unique to this test
+	release := "burner-" + f.NS // cluster-scoped names unique to this test
 	manifest := helmTemplate(t, platform, "--set", "fullnameOverride="+release, "--set", "crds.enabled=false",
-		"--set", "rbac.userRoles.enabled=false", "--set", "watchNamespaces={"+f.ns+"}")
+		"--set", "rbac.userRoles.enabled=false", "--set", "watchNamespaces={"+f.NS+"}")
 	args := sigsyamlString(t, find(t, manifest, "Deployment").Object)
-	for _, want := range []string{"--watch-namespaces=" + f.ns, "--cluster-resource-namespace=" + platform} {
+	for _, want := range []string{"--watch-namespaces=" + f.NS, "--cluster-resource-namespace=" + platform} {
 		if !strings.Contains(args, want) {
 			t.Errorf("Deployment lacks %s", want)
 		}
@@ -64,36 +136,32 @@ func TestManagerRunsUnderNamespacedChartRBAC(t *testing.T) {
 	}
 	cfg := installRBAC(t, manifest)
 
-	key := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: platform, Name: "platform-key",
-			Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
-		Data: map[string][]byte{"apiKey": []byte(apiKey)},
-	}
-	ready := clusterIssuer("platform-"+f.ns, f.url, key.Name)
-	broken := clusterIssuer("broken-"+f.ns, f.url, "no-such-key")
-	for _, o := range []client.Object{key, ready, broken} {
-		if err := env.Client.Create(f.ctx, o); err != nil {
+	key := f.CreateKeySecret(platform, "platform-key")
+	ready := operatortest.ClusterIssuer("platform-"+f.NS, f.URL, key.Name)
+	broken := operatortest.ClusterIssuer("broken-"+f.NS, f.URL, "no-such-key")
+	for _, o := range []client.Object{ready, broken} {
+		if err := env.Client.Create(f.Ctx, o); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
-		_ = env.Client.Delete(f.ctx, ready)
-		_ = env.Client.Delete(f.ctx, broken)
+		_ = env.Client.Delete(f.Ctx, ready)
+		_ = env.Client.Delete(f.Ctx, broken)
 	})
 
-	f.startManagerWithConfig(cfg, func(o *operator.Options) {
-		o.WatchNamespaces = []string{f.ns}
+	f.StartManagerWithConfig(cfg, func(o *operator.Options) {
+		o.WatchNamespaces = []string{f.NS}
 		o.ClusterResourceNamespace = platform
 		o.Manager.LeaderElection = true
 		o.Manager.LeaderElectionNamespace = platform
 	})
-	f.createSession("inline", 300)
-	f.createClusterIssuerSession("via-issuer", ready.Name)
-	f.waitReady("inline")
-	f.waitReady("via-issuer")
-	f.eventually(30*time.Second, "the Warning event of the issuer without a key, in default", func() bool {
+	f.CreateSession("inline", 300)
+	f.CreateClusterIssuerSession("via-issuer", ready.Name)
+	f.WaitReady("inline")
+	f.WaitReady("via-issuer")
+	f.Eventually(30*time.Second, "the Warning event of the issuer without a key, in default", func() bool {
 		var list eventsv1.EventList
-		if err := env.Client.List(f.ctx, &list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
+		if err := env.Client.List(f.Ctx, &list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
 			t.Fatal(err)
 		}
 		return slices.ContainsFunc(list.Items, func(e eventsv1.Event) bool {
@@ -103,8 +171,8 @@ func TestManagerRunsUnderNamespacedChartRBAC(t *testing.T) {
 	if c := issuerReady(t, broken.Name); c == nil || c.Status != metav1.ConditionFalse {
 		t.Fatalf("the issuer without a key is not Ready=False: %+v", c)
 	}
-	if strings.Contains(f.logs.String(), "forbidden") {
-		t.Fatalf("the manager hit a forbidden request under the namespace-scoped RBAC:\n%s", f.logs.String())
+	if strings.Contains(f.Logs.String(), "forbidden") {
+		t.Fatalf("the manager hit a forbidden request under the namespace-scoped RBAC:\n%s", f.Logs.String())
 	}
 
 	sa := impersonatedClient(t, cfg)
@@ -112,7 +180,7 @@ func TestManagerRunsUnderNamespacedChartRBAC(t *testing.T) {
 		namespace, verb string
 		allowed         bool
 	}{
-		{f.ns, "get", true}, {platform, "get", true},
+		{f.NS, "get", true}, {platform, "get", true},
 		{unwatched, "get", false}, {unwatched, "list", false}, {"", "list", false}, {"", "watch", false},
 	} {
 		if got := canAccessSecrets(t, sa, tc.namespace, tc.verb); got != tc.allowed {
@@ -182,7 +250,8 @@ func TestUserRolesAggregation(t *testing.T) {
 			aggregateTo []string
 			verbs       []string
 		}{
-			"burnersession-editor": {[]string{"admin", "edit"}, []string{"create", "delete", "get", "list", "patch", "update", "watch"}},
+			"burnersession-editor": {[]string{"admin", "edit"},
+				[]string{"create", "delete", "get", "list", "patch", "update", "watch"}},
 			"burnersession-viewer": {[]string{"view"}, []string{"get", "list", "watch"}},
 		} {
 			role, ok := roles[name]
@@ -239,31 +308,10 @@ func TestUserRolesAggregation(t *testing.T) {
 // TestNamespacedChartValuesAreChecked: the schema refuses a namespace name that is not one.
 func TestNamespacedChartValuesAreChecked(t *testing.T) {
 	for _, set := range []string{"watchNamespaces={Not_A_Namespace}", "clusterResourceNamespace=UPPER"} {
-		if out := helmFails(t, "template", "burner", chart, "--set", set); !strings.Contains(out, strings.SplitN(set, "=", 2)[0]) {
+		out := helmFails(t, "template", "burner", chart, "--set", set)
+		if !strings.Contains(out, strings.SplitN(set, "=", 2)[0]) {
 			t.Errorf("--set %s failed without naming the value:\n%s", set, out)
 		}
-	}
-}
-
-// createClusterIssuerSession creates a session (default wallet, 300 s) that gets its tokens from a
-// ClusterBurnerIssuer.
-func (f *flow) createClusterIssuerSession(name, issuerName string) {
-	f.t.Helper()
-	bs := &burnerv1alpha1.BurnerSession{
-		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name},
-		Spec: burnerv1alpha1.BurnerSessionSpec{WalletAddress: wallet, TTLSeconds: 300,
-			IssuerRef: &burnerv1alpha1.IssuerReference{Kind: burnerv1alpha1.ClusterBurnerIssuerKind, Name: issuerName}},
-	}
-	if err := env.Client.Create(f.ctx, bs); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func clusterIssuer(name, url, keySecret string) *burnerv1alpha1.ClusterBurnerIssuer {
-	return &burnerv1alpha1.ClusterBurnerIssuer{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: burnerv1alpha1.BurnerIssuerSpec{URL: url,
-			APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: keySecret}},
 	}
 }
 

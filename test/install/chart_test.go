@@ -14,12 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package operator_test
+package install
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -28,7 +26,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/burner-operator/burner-operator/internal/testenv"
 )
@@ -60,28 +57,10 @@ func helmTemplate(t *testing.T, ns string, args ...string) []byte {
 	return run(t, nil, tool(t, "HELM"), append([]string{"template", "burner", chart, "--namespace", ns}, args...)...)
 }
 
-// helmFails runs helm, expects it to fail, and returns its error output.
+// helmFails runs helm, expects it to fail, and returns its output.
 func helmFails(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(tool(t, "HELM"), args...)
-	cmd.Dir = testenv.RepoRoot()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err == nil {
-		t.Fatalf("helm %s succeeded, want a failure", strings.Join(args, " "))
-	}
-	return stderr.String()
-}
-
-func find(t *testing.T, manifest []byte, kind string) *unstructured.Unstructured {
-	t.Helper()
-	for _, o := range objects(t, manifest) {
-		if o.GetKind() == kind {
-			return o
-		}
-	}
-	t.Fatalf("no %s in the manifests", kind)
-	return nil
+	return fails(t, nil, tool(t, "HELM"), args...)
 }
 
 func TestHelmLintStrict(t *testing.T) {
@@ -130,7 +109,8 @@ func TestHelmChartWithEveryOptionAppliesServerSide(t *testing.T) {
 		t.Errorf("ServiceMonitor skips certificate verification by default:\n%s", sm)
 	}
 	rule := sigsyamlString(t, find(t, manifest, "PrometheusRule").Object)
-	for _, want := range []string{"< 600", "for: 5m", "for: 30m", "https://wiki.example.com/burner#burnersessionnotready"} {
+	for _, want := range []string{"< 600", "for: 5m", "for: 30m",
+		"https://wiki.example.com/burner#burnersessionnotready"} {
 		if !strings.Contains(rule, want) {
 			t.Errorf("PrometheusRule lacks %q", want)
 		}
@@ -241,27 +221,6 @@ func TestKustomizePrometheusAppliesServerSide(t *testing.T) {
 	}
 }
 
-// kubectlApplyFails runs a server-side dry run that must fail, and returns its error output.
-func kubectlApplyFails(t *testing.T, manifest []byte, namespace string) string {
-	t.Helper()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	data, err := testenv.Kubeconfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), "--kubeconfig", kubeconfig,
-		"apply", "--server-side", "--dry-run=server", "-n", namespace, "-f", "-")
-	cmd.Stdin = bytes.NewReader(manifest)
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		t.Fatalf("kubectl apply succeeded, want a failure:\n%s", out)
-	}
-	return string(out)
-}
-
 // TestGracePeriodCoversAnAPICallAndShutdown: a mint in flight when the pod is stopped is written before SIGKILL:
 // the grace period covers the API timeout (10s) plus the manager's graceful shutdown (30s).
 func TestGracePeriodCoversAnAPICallAndShutdown(t *testing.T) {
@@ -277,32 +236,4 @@ func TestGracePeriodCoversAnAPICallAndShutdown(t *testing.T) {
 			t.Errorf("%s: terminationGracePeriodSeconds = %v, want at least %d", name, v, need)
 		}
 	}
-}
-
-// readYAML decodes the file at rel, a path below the repository root, into a T.
-func readYAML[T any](t *testing.T, rel string) T {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v T
-	if err := sigsyaml.Unmarshal(data, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-// jsonRoundTrip normalises numbers and maps so that YAML decoded two ways compares equal.
-func jsonRoundTrip(t *testing.T, v any) any {
-	t.Helper()
-	b, err := sigsyaml.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if err := sigsyaml.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
