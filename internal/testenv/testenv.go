@@ -15,7 +15,7 @@ limitations under the License.
 */
 
 // Package testenv starts the real kube-apiserver and etcd (envtest) that the project's tests run against, with the
-// BurnerSession CRD installed. The binaries come from `make envtest-bins`: through KUBEBUILDER_ASSETS, or found
+// operator's three CRDs installed. The binaries come from `make envtest-bins`: through KUBEBUILDER_ASSETS, or found
 // where that target puts them, so plain `go test ./...` works once `make test` has run.
 package testenv
 
