@@ -78,6 +78,11 @@ type BurnerIssuerSpec struct {
 	// policy says which sessions the issuer mints tokens for.
 	// +optional
 	Policy *IssuerPolicy `json:"policy,omitempty"`
+
+	// secretTemplate is the platform's default shape of its sessions' token Secrets: labels and annotations merged
+	// under each session's own secretTemplate (the session's value wins per key).
+	// +optional
+	SecretTemplate SecretTemplate `json:"secretTemplate,omitzero"`
 }
 
 // Condition types of an issuer besides Ready.

@@ -126,6 +126,11 @@ type BurnerSessionSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	SecretName string `json:"secretName,omitempty"`
+
+	// secretTemplate shapes the token Secret for its consumers and the cluster's policies: labels and annotations
+	// copied onto it and kept in sync. Merged over the issuer's own secretTemplate (this one wins per key).
+	// +optional
+	SecretTemplate SecretTemplate `json:"secretTemplate,omitzero"`
 }
 
 // Condition types of a BurnerSession.

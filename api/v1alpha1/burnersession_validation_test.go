@@ -18,6 +18,7 @@ package v1alpha1_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +56,32 @@ func session(edit func(spec map[string]any)) *unstructured.Unstructured {
 	}}
 	return u
 }
+
+// withTemplate sets spec.secretTemplate's labels and annotations (nil: absent).
+func withTemplate(labels, annotations map[string]any) func(spec map[string]any) {
+	return func(spec map[string]any) {
+		tmpl := map[string]any{}
+		if labels != nil {
+			tmpl["labels"] = labels
+		}
+		if annotations != nil {
+			tmpl["annotations"] = annotations
+		}
+		spec["secretTemplate"] = tmpl
+	}
+}
+
+// numbered is n labels k0: v ... k(n-1): v.
+func numbered(n int) map[string]any {
+	m := map[string]any{}
+	for i := range n {
+		m[fmt.Sprintf("k%d", i)] = "v"
+	}
+	return m
+}
+
+// longPrefix is a DNS subdomain of 254 characters, one more than a key's prefix may have.
+var longPrefix = strings.Repeat(strings.Repeat("p", 62)+".", 4) + "ab"
 
 func TestValidation(t *testing.T) {
 	ns := env.Namespace(t)
@@ -115,6 +142,35 @@ func TestValidation(t *testing.T) {
 			wantErr: []string{"spec.secretName", "should match"}},
 		{name: "unknown field", edit: func(s map[string]any) { s["tttl"] = int64(5) },
 			wantErr: []string{"unknown field", "spec.tttl"}},
+		{name: "secret template", edit: withTemplate(map[string]any{
+			"example.com/cost-centre": "cc-1234", "app.kubernetes.io/part-of": "payments", "velero.io/exclude-from-backup": "true",
+			"empty": "", "Mixed_Case.9": "A-b_c.9",
+		}, map[string]any{
+			"argocd.argoproj.io/compare-options": "IgnoreExtraneous", "Example.COM/Mixed": strings.Repeat("x", 10000),
+		})},
+		{name: "reserved label key", edit: withTemplate(map[string]any{"burner.aerosol.com/api-key": "true"}, nil),
+			wantErr: []string{"spec.secretTemplate.labels", "label key burner.aerosol.com/api-key is reserved"}},
+		{name: "the operator's own label", edit: withTemplate(map[string]any{"app.kubernetes.io/managed-by": "me"}, nil),
+			wantErr: []string{"label key app.kubernetes.io/managed-by is reserved"}},
+		{name: "reserved annotation key", edit: withTemplate(nil, map[string]any{"burner.aerosol.com/spec-hash": "x"}),
+			wantErr: []string{"spec.secretTemplate.annotations", "annotation key burner.aerosol.com/spec-hash is reserved"}},
+		{name: "bad label key", edit: withTemplate(map[string]any{"a/b/c": "x"}, nil),
+			wantErr: []string{"label key a/b/c is not a valid label key"}},
+		{name: "label key name too long", edit: withTemplate(map[string]any{strings.Repeat("n", 64): "x"}, nil),
+			wantErr: []string{"is not a valid label key"}},
+		{name: "label key prefix too long", edit: withTemplate(map[string]any{longPrefix + "/n": "x"}, nil),
+			wantErr: []string{"is not a valid label key"}},
+		{name: "uppercase label key prefix", edit: withTemplate(map[string]any{"Example.com/n": "x"}, nil),
+			wantErr: []string{"label key Example.com/n is not a valid label key"}},
+		{name: "label value too long", edit: withTemplate(map[string]any{"team": strings.Repeat("v", 64)}, nil),
+			wantErr: []string{"the value of label team is longer than 63 characters"}},
+		{name: "bad annotation key", edit: withTemplate(nil, map[string]any{"-bad": "x"}),
+			wantErr: []string{"annotation key -bad is not a valid annotation key"}},
+		{name: "65 labels", edit: withTemplate(numbered(65), nil),
+			wantErr: []string{"spec.secretTemplate.labels", "must have at most 64 items"}},
+		{name: "annotations over 64 KiB", edit: withTemplate(nil, map[string]any{
+			"a": strings.Repeat("x", 40000), "b": strings.Repeat("x", 40000)}),
+			wantErr: []string{"keys and values together must not exceed 64 KiB"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,6 +230,11 @@ func TestIssuerValidation(t *testing.T) {
 			"policy": map[string]any{"maxTTLSeconds": int64(7200)}}), "spec.policy.maxTTLSeconds"},
 		{"unknown scope", issuer("BurnerIssuer", map[string]any{"apiKeySecretRef": key,
 			"policy": map[string]any{"allowedScopes": []any{"root"}}}), "spec.policy.allowedScopes[0]"},
+		{"secret template", issuer("ClusterBurnerIssuer", map[string]any{"apiKeySecretRef": key,
+			"secretTemplate": map[string]any{"labels": map[string]any{"velero.io/exclude-from-backup": "true"}}}), ""},
+		{"reserved key in a template", issuer("BurnerIssuer", map[string]any{"apiKeySecretRef": key,
+			"secretTemplate": map[string]any{"annotations": map[string]any{"burner.aerosol.com/x": ""}}}),
+			"annotation key burner.aerosol.com/x is reserved"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := env.Client.Create(context.Background(), tc.obj, client.FieldValidation("Strict"))
