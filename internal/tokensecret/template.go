@@ -1,0 +1,143 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package tokensecret
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+)
+
+// TemplateKeysAnnotation records the label and annotation keys the secretTemplate put on the Secret: only those are
+// changed or removed when the template changes, so keys that others set are left alone. A record rather than
+// server-side apply ownership, because the token is written with an update of the version read (which would share
+// the ownership of every key it sends), and the record is read from the cache with the rest of the metadata.
+const TemplateKeysAnnotation = "burner.aerosol.com/template-keys"
+
+// reservedPrefix starts the keys only the operator writes.
+const reservedPrefix = "burner.aerosol.com/"
+
+// templateKeys is the value of TemplateKeysAnnotation.
+type templateKeys struct {
+	Labels      []string `json:"labels,omitempty"`
+	Annotations []string `json:"annotations,omitempty"`
+}
+
+// MergeTemplates is the template of a session's Secret: its issuer's, with the session's own over it (the session's
+// value wins per key).
+func MergeTemplates(issuer, session burnerv1alpha1.SecretTemplate) burnerv1alpha1.SecretTemplate {
+	merge := func(under, over map[string]string) map[string]string {
+		if len(under) == 0 {
+			return over
+		}
+		out := maps.Clone(under)
+		maps.Copy(out, over)
+		return out
+	}
+	return burnerv1alpha1.SecretTemplate{
+		Labels: merge(issuer.Labels, session.Labels), Annotations: merge(issuer.Annotations, session.Annotations),
+	}
+}
+
+// Shapes says whether ApplyTemplate has anything to do on s: a template, or the record of an earlier one.
+func Shapes(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
+	return len(t.Labels)+len(t.Annotations) > 0 || (s != nil && s.Annotations[TemplateKeysAnnotation] != "")
+}
+
+// ApplyTemplate makes s's labels and annotations follow t: it sets t's keys, removes the keys the record says an
+// earlier template set and t no longer has, and records t's keys. It reports whether s changed.
+func ApplyTemplate(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
+	var was templateKeys
+	_ = json.Unmarshal([]byte(s.Annotations[TemplateKeysAnnotation]), &was) // an unreadable record is none
+	changed := follow(&s.Labels, was.Labels, t.Labels)
+	changed = follow(&s.Annotations, was.Annotations, t.Annotations) || changed
+	if len(t.Labels)+len(t.Annotations) == 0 {
+		return remove(s.Annotations, TemplateKeysAnnotation) || changed
+	}
+	record, _ := json.Marshal(templateKeys{ // a struct of strings always marshals
+		Labels: slices.Sorted(maps.Keys(t.Labels)), Annotations: slices.Sorted(maps.Keys(t.Annotations)),
+	})
+	return put(&s.Annotations, TemplateKeysAnnotation, string(record)) || changed
+}
+
+// follow makes *m hold want, removing the keys of was that want lacks; it reports whether *m changed.
+func follow(m *map[string]string, was []string, want map[string]string) bool {
+	changed := false
+	for _, k := range was {
+		if _, kept := want[k]; !kept {
+			changed = remove(*m, k) || changed
+		}
+	}
+	for k, v := range want {
+		changed = put(m, k, v) || changed
+	}
+	return changed
+}
+
+func put(m *map[string]string, k, v string) bool {
+	if cur, ok := (*m)[k]; ok && cur == v {
+		return false
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	(*m)[k] = v
+	return true
+}
+
+func remove(m map[string]string, k string) bool {
+	_, ok := m[k]
+	delete(m, k)
+	return ok
+}
+
+// CheckTemplate says why the apiserver would refuse s, shaped by t (ApplyTemplate): a key or a label value
+// Kubernetes does not allow, a key the operator keeps for itself, or annotations over the apiserver's total size.
+// Its message names the key, never a value.
+func CheckTemplate(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) error {
+	for _, k := range slices.Sorted(maps.Keys(t.Labels)) {
+		problems := append(validation.IsQualifiedName(k), validation.IsValidLabelValue(t.Labels[k])...)
+		if k == ManagedByLabel || strings.HasPrefix(k, reservedPrefix) {
+			problems = append(problems, "the operator sets it")
+		}
+		if len(problems) > 0 {
+			return fmt.Errorf("label %s: %s", k, problems[0])
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.Annotations)) {
+		// Kubernetes checks annotation keys as qualified names, ignoring case.
+		problems := validation.IsQualifiedName(strings.ToLower(k))
+		if strings.HasPrefix(k, reservedPrefix) {
+			problems = append(problems, "keys under "+reservedPrefix+" are the operator's")
+		}
+		if len(problems) > 0 {
+			return fmt.Errorf("annotation %s: %s", k, problems[0])
+		}
+	}
+	if err := apivalidation.ValidateAnnotationsSize(s.Annotations); err != nil {
+		return fmt.Errorf("the Secret's %w", err)
+	}
+	return nil
+}
