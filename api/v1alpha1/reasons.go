@@ -62,6 +62,10 @@ const (
 	ReasonIssuerNotFound          = "IssuerNotFound"
 	ReasonIssuerNotReady          = "IssuerNotReady"
 	ReasonAPIKeySecretNotLabelled = "APIKeySecretNotLabelled"
+	// ReasonSecretTemplateInvalid: the secretTemplate (the session's over its issuer's) cannot be put on the token
+	// Secret: a label value the CRD's rules cannot check, or annotations over the apiserver's size limit with those
+	// already on the Secret. Nothing is minted for a Secret that could not carry it.
+	ReasonSecretTemplateInvalid = "SecretTemplateInvalid"
 )
 
 // Reasons of an issuer's Ready condition, besides the API key reasons above.

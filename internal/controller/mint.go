@@ -32,11 +32,12 @@ import (
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
-// attempt is a mint the session is due for: its admitted request, the fingerprint of what it is made with, and why
-// it is due.
+// attempt is a mint the session is due for: its admitted request, the template of its Secret, the fingerprint of
+// what it is made with, and why it is due.
 type attempt struct {
 	req            mint.Request
 	grant          mint.Grant
+	template       burnerv1alpha1.SecretTemplate
 	fingerprint    string
 	reason, detail string
 }
@@ -86,7 +87,7 @@ func (r *BurnerSessionReconciler) mint(
 	// Remembered before the write, so that a retry after a failed write writes this token instead of minting another.
 	r.lastIssued.remember(bs, t, false)
 	written := tokenSecretWith(bs, in.Secret, t)
-	if err := r.writeSecret(ctx, bs, written); err != nil {
+	if err := r.writeSecret(ctx, bs, written, a.template); err != nil {
 		return writeFailed(in, a.fingerprint, err)
 	}
 	r.lastIssued.markWritten(bs)

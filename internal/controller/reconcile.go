@@ -39,6 +39,7 @@ import (
 	"github.com/burner-operator/burner-operator/internal/mint"
 	"github.com/burner-operator/burner-operator/internal/policy"
 	"github.com/burner-operator/burner-operator/internal/secrets"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
 // BurnerSessionReconciler keeps each BurnerSession's token Secret holding a valid token.
@@ -113,7 +114,8 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 }
 
 // reconcileToken observes the token Secret, decides whether a token must be written, and writes one: the last
-// token issued if it is still good (a Secret deleted or edited by hand), else a new one.
+// token issued if it is still good (a Secret deleted or edited by hand), else a new one; or, when no token is due,
+// only the labels and annotations the secretTemplate changed.
 func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burnerv1alpha1.BurnerSession) (outcome, error) {
 	secret, err := r.tokenSecret(ctx, bs)
 	if err != nil {
@@ -139,32 +141,55 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 	if err != nil {
 		return outcome{}, err
 	}
-	fingerprint := policy.Fingerprint(in, grant.KeyVersion, grant.URL())
-	reason, message, due := policy.NeedsToken.Evaluate(in)
+	tmpl := tokensecret.MergeTemplates(grant.SecretTemplate(), bs.Spec.SecretTemplate)
+	shaped, reshaped, f := shape(in, tmpl)
+	if f != nil {
+		return refusedBy(in, f), nil
+	}
+	a := attempt{req: req, grant: grant, template: tmpl,
+		fingerprint: policy.Fingerprint(in, grant.KeyVersion, grant.URL())}
+	var due bool
+	a.reason, a.detail, due = policy.NeedsToken.Evaluate(in)
 	if want, ok := r.lastIssued.restore(in); ok {
-		if in.Secret == nil && r.lastIssued.written(bs) {
-			// A requeue can outrun the watch that brings our own write into the cache: ask the apiserver before
-			// creating that Secret again (a 409 otherwise).
-			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), secrets.Metadata()); err == nil {
-				return outcome{in: in, heldBack: policy.Recheck}, nil
-			} else if client.IgnoreNotFound(err) != nil {
-				return outcome{}, err
-			}
-		}
-		if err := r.writeSecret(ctx, bs, want); err != nil {
-			return writeFailed(in, fingerprint, err)
-		}
-		r.lastIssued.markWritten(bs)
-		why := "after it was edited"
-		if due {
-			why = "(" + message + ")"
-		}
-		r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, burnerv1alpha1.ReasonRepaired, "Repair",
-			"restored the current token into Secret %q %s", want.Name, why)
-		return outcome{in: policy.NewInput(bs, want, in.Now)}, nil
+		return r.repair(ctx, in, want, a, due)
 	}
 	if !due {
+		// A new template, the session's or its issuer's, changes no token: the labels and annotations alone are
+		// written, with no call.
+		if reshaped {
+			if err := r.reshape(ctx, in.Secret, shaped); err != nil {
+				return writeFailed(in, a.fingerprint, err)
+			}
+		}
 		return outcome{in: in}, nil
 	}
-	return r.mint(ctx, bs, in, attempt{req: req, grant: grant, fingerprint: fingerprint, reason: reason, detail: message})
+	return r.mint(ctx, bs, in, a)
+}
+
+// repair writes want, the token Secret rewritten with the last token issued (deleted, or edited by hand), without
+// minting; due says whether the observed Secret needed a new token, a.reason and a.detail why.
+func (r *BurnerSessionReconciler) repair(
+	ctx context.Context, in policy.Input, want *corev1.Secret, a attempt, due bool,
+) (outcome, error) {
+	bs := in.Session
+	if in.Secret == nil && r.lastIssued.written(bs) {
+		// A requeue can outrun the watch that brings our own write into the cache: ask the apiserver before
+		// creating that Secret again (a 409 otherwise).
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), secrets.Metadata()); err == nil {
+			return outcome{in: in, heldBack: policy.Recheck}, nil
+		} else if client.IgnoreNotFound(err) != nil {
+			return outcome{}, err
+		}
+	}
+	if err := r.writeSecret(ctx, bs, want, a.template); err != nil {
+		return writeFailed(in, a.fingerprint, err)
+	}
+	r.lastIssued.markWritten(bs)
+	why := "after it was edited"
+	if due {
+		why = "(" + a.detail + ")"
+	}
+	r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, burnerv1alpha1.ReasonRepaired, "Repair",
+		"restored the current token into Secret %q %s", want.Name, why)
+	return outcome{in: policy.NewInput(bs, want, in.Now)}, nil
 }

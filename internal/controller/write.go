@@ -42,9 +42,13 @@ func tokenSecretWith(bs *burnerv1alpha1.BurnerSession, existing *corev1.Secret, 
 	return s
 }
 
-// writeSecret makes the session the controller of s and writes it: a create for a new Secret, otherwise one update
-// of the version read (optimistic concurrency: a conflict is retried from the token kept in memory, not re-minted).
-func (r *BurnerSessionReconciler) writeSecret(ctx context.Context, bs *burnerv1alpha1.BurnerSession, s *corev1.Secret) error {
+// writeSecret shapes s by the template, makes the session its controller and writes it: a create for a new Secret,
+// otherwise one update of the version read (optimistic concurrency: a conflict is retried from the token kept in
+// memory, not re-minted).
+func (r *BurnerSessionReconciler) writeSecret(
+	ctx context.Context, bs *burnerv1alpha1.BurnerSession, s *corev1.Secret, tmpl burnerv1alpha1.SecretTemplate,
+) error {
+	tokensecret.ApplyTemplate(s, tmpl)
 	if err := controllerutil.SetControllerReference(bs, s, r.Scheme); err != nil {
 		return err
 	}

@@ -41,6 +41,8 @@ type Origin struct {
 	KeyField  string
 	// Policy is the issuer's, nil when there is none (or no issuer).
 	Policy *burnerv1alpha1.IssuerPolicy
+	// SecretTemplate is the issuer's default shape of its sessions' token Secrets (empty without an issuer).
+	SecretTemplate burnerv1alpha1.SecretTemplate
 }
 
 // Resolver reads issuers, through the manager's cache.
@@ -88,7 +90,8 @@ func (r Resolver) Resolve(
 	}
 	keySecret, keyField := r.KeyOf(obj)
 	spec := obj.GetSpec()
-	return Origin{URL: spec.URL, Policy: spec.Policy, KeySecret: keySecret, KeyField: keyField}, nil
+	return Origin{URL: spec.URL, Policy: spec.Policy, SecretTemplate: spec.SecretTemplate, KeySecret: keySecret,
+		KeyField: keyField}, nil
 }
 
 // KeyOf locates the API key of an issuer: its Secret (in the cluster resource namespace for a cluster-scoped

@@ -85,6 +85,10 @@ type Grant struct {
 // URL is the API the grant's tokens come from; "" for the manager's default.
 func (g Grant) URL() string { return g.origin.URL }
 
+// SecretTemplate is the issuer's default shape of token Secrets, read with the rest of the issuer (empty without
+// an issuer).
+func (g Grant) SecretTemplate() burnerv1alpha1.SecretTemplate { return g.origin.SecretTemplate }
+
 // Admit resolves where req's tokens come from and checks, before anything is due, what forbids using it: an issuer
 // that is missing or not Ready, its policy, a key Secret that does not opt in. It makes no API call. A refusal is a
 // *failure.Error; issuer.ErrUnchecked says the issuer is about to be checked; any other error is the apiserver's.
