@@ -34,6 +34,7 @@ import (
 	"github.com/burner-operator/burner-operator/internal/issuer"
 	"github.com/burner-operator/burner-operator/internal/metrics"
 	"github.com/burner-operator/burner-operator/internal/secrets"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
 // IssuerReconciler keeps the Ready condition of the issuers of one kind (ClusterBurnerIssuer or BurnerIssuer; one
@@ -116,6 +117,10 @@ func (r *IssuerReconciler) check(ctx context.Context, obj burnerv1alpha1.Generic
 		if _, err := burnerapi.ValidateBaseURL(url); err != nil {
 			return "", failure.New(burnerv1alpha1.ReasonInvalidURL, "spec.url: %s", err.Error())
 		}
+	}
+	// What the CRD's rules cannot check of the template (its label values' characters) would refuse every session.
+	if err := tokensecret.CheckTemplate(&corev1.Secret{}, obj.GetSpec().SecretTemplate); err != nil {
+		return "", failure.New(burnerv1alpha1.ReasonSecretTemplateInvalid, "spec.secretTemplate: %s", err.Error())
 	}
 	key, field := r.Keys.KeyOf(obj)
 	apiKey, _, err := r.Secrets.APIKey(ctx, key, field)

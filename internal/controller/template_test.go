@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -229,4 +230,25 @@ func TestTemplateTheSecretCannotCarryIsRefused(t *testing.T) {
 		t.Fatalf("the Secret was written, or the refusal requeued (%s)", res.RequeueAfter)
 	}
 	f.wantMints(1)
+}
+
+// TestIssuerWithATemplateItsSecretsCannotCarry: an issuer whose template holds what the CRD's rules cannot check is
+// not Ready, with the key named, and its sessions are refused with no call.
+func TestIssuerWithATemplateItsSecretsCannotCarry(t *testing.T) {
+	f := newFixture(t)
+	name := f.clusterIssuer(nil)
+	f.setIssuerTemplate(name, burnerv1alpha1.SecretTemplate{Labels: map[string]string{"owner": "platform team"}})
+	f.checkIssuer(burnerv1alpha1.ClusterBurnerIssuerKind, client.ObjectKey{Name: name})
+	ci := &burnerv1alpha1.ClusterBurnerIssuer{}
+	if err := env.Client.Get(f.ctx, client.ObjectKey{Name: name}, ci); err != nil {
+		t.Fatal(err)
+	}
+	if c := meta.FindStatusCondition(ci.Status.Conditions, burnerv1alpha1.ConditionReady); c == nil ||
+		c.Reason != burnerv1alpha1.ReasonSecretTemplateInvalid || !strings.Contains(c.Message, "label owner:") {
+		t.Fatalf("issuer Ready = %+v", c)
+	}
+	f.createSession("pay", useIssuer(burnerv1alpha1.ClusterBurnerIssuerKind, name))
+	f.reconcile("pay")
+	f.wantMints(0)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonIssuerNotReady)
 }
