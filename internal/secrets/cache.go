@@ -54,7 +54,8 @@ func CacheOptions(watchNamespaces []string) cache.Options {
 }
 
 // trimSecret keeps of a Secret a BurnerSession controls what decisions read (its data compacted: a digest in place
-// of the token); of any other, the metadata that says whose it is. The operator never writes a Secret it does not
+// of the token; its labels and annotations whole, which the secretTemplate is kept in sync with); of any other, the
+// metadata that says whose it is. The operator never writes a Secret it does not
 // control, and reads API keys straight from the apiserver.
 func trimSecret(obj any) (any, error) {
 	s, ok := obj.(*corev1.Secret)

@@ -48,12 +48,13 @@ func TestTrimSession(t *testing.T) {
 
 // TestCacheKeepsOnlySessionSecretsData: anyone can label a Secret as managed by the operator; the cache then keeps
 // its metadata only, not its data, so nobody can make the operator hold their data in memory. Of a session's token
-// Secret it keeps the data compacted.
+// Secret it keeps the data compacted, and the labels and annotations whole.
 func TestCacheKeepsOnlySessionSecretsData(t *testing.T) {
 	big := map[string][]byte{"blob": make([]byte, 1<<20)}
 	owned := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "t", OwnerReferences: []metav1.OwnerReference{{
 		APIVersion: burnerv1alpha1.GroupVersion.String(), Kind: "BurnerSession", Name: "t", Controller: new(true),
-	}}}, Data: map[string][]byte{tokensecret.KeyToken: []byte("x")}}
+	}}, Labels: map[string]string{"team": "pay"}, Annotations: map[string]string{
+		tokensecret.TemplateKeysAnnotation: `{"labels":["team"]}`}}, Data: map[string][]byte{tokensecret.KeyToken: []byte("x")}}
 	foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "f",
 		Labels:      map[string]string{tokensecret.ManagedByLabel: tokensecret.ManagedByValue},
 		Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: string(big["blob"])}}, Data: big}
@@ -64,6 +65,10 @@ func TestCacheKeepsOnlySessionSecretsData(t *testing.T) {
 	}
 	if len(owned.Data) != 1 || string(owned.Data[tokensecret.KeyToken]) == "x" {
 		t.Fatalf("a session's token Secret is not compacted in the cache: %d keys", len(owned.Data))
+	}
+	// The secretTemplate is kept in sync from the cached labels and annotations, and the record of its keys.
+	if owned.Labels["team"] != "pay" || owned.Annotations[tokensecret.TemplateKeysAnnotation] == "" {
+		t.Fatalf("a token Secret's metadata is not cached whole: %+v", owned.ObjectMeta)
 	}
 	if foreign.Data != nil || foreign.Annotations != nil || foreign.Labels == nil {
 		t.Fatalf("a foreign Secret keeps data or annotations in the cache: %d bytes", len(foreign.Data["blob"]))
