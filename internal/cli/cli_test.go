@@ -226,13 +226,25 @@ func TestInspectShowsClaimsButNeverTheToken(t *testing.T) {
 		Conditions: readyStatus(metav1.ConditionTrue, "Issued")})
 	exp := now.Add(4 * time.Minute)
 	token := writeToken(t, ns, "pay", exp, exp)
+	var s corev1.Secret
+	if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "pay"}, &s); err != nil {
+		t.Fatal(err)
+	}
+	tokensecret.ApplyTemplate(&s, burnerv1alpha1.SecretTemplate{
+		Labels:      map[string]string{"velero.io/exclude-from-backup": "true", "team": "pay"},
+		Annotations: map[string]string{"argocd.argoproj.io/compare-options": "IgnoreExtraneous"},
+	})
+	if err := env.Client.Update(t.Context(), &s); err != nil {
+		t.Fatal(err)
+	}
 
 	r := plugin(t, "inspect", "pay", "-n", ns)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	for _, want := range []string{wallet, "wallet:read transactions:build", "0123456789abcdef01234567", "HS256",
-		exp.Format(time.RFC3339) + " (in 4m", "agrees with the token's exp"} {
+		exp.Format(time.RFC3339) + " (in 4m", "agrees with the token's exp",
+		"labels team, velero.io/exclude-from-backup; annotations argocd.argoproj.io/compare-options"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("inspect output lacks %q:\n%s", want, r.stdout)
 		}

@@ -124,6 +124,7 @@ func (o *options) printInspect(bs *burnerv1alpha1.BurnerSession, s *corev1.Secre
 		line("Ready", "Unknown")
 	}
 	line("Token Secret", "%s (issued %s, expiresAt %s)", s.Name, when(now, tok.IssuedAt), when(now, tok.ExpiresAt))
+	line("Secret template", "%s", templateKeys(s))
 	line("Algorithm", "%s (signature not verified, not shown)", orNone(c.alg))
 
 	rest := maps.Clone(c.values)
@@ -140,6 +141,20 @@ func (o *options) printInspect(bs *burnerv1alpha1.BurnerSession, s *corev1.Secre
 		return err
 	}
 	return expiryVerdict(o.streams.Out, tok.ExpiresAt, c.values["exp"])
+}
+
+// templateKeys lists the keys the secretTemplate (the session's over its issuer's) keeps on the Secret, as the
+// Secret records them.
+func templateKeys(s *corev1.Secret) string {
+	labels, annotations := tokensecret.TemplateKeys(s)
+	var parts []string
+	if len(labels) > 0 {
+		parts = append(parts, "labels "+strings.Join(labels, ", "))
+	}
+	if len(annotations) > 0 {
+		parts = append(parts, "annotations "+strings.Join(annotations, ", "))
+	}
+	return orNone(strings.Join(parts, "; "))
 }
 
 // expiryVerdict says whether the Secret's expiresAt, which the operator schedules refreshes by, is the token's

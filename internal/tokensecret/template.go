@@ -69,10 +69,9 @@ func Shapes(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
 // ApplyTemplate makes s's labels and annotations follow t: it sets t's keys, removes the keys the record says an
 // earlier template set and t no longer has, and records t's keys. It reports whether s changed.
 func ApplyTemplate(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
-	var was templateKeys
-	_ = json.Unmarshal([]byte(s.Annotations[TemplateKeysAnnotation]), &was) // an unreadable record is none
-	changed := follow(&s.Labels, was.Labels, t.Labels)
-	changed = follow(&s.Annotations, was.Annotations, t.Annotations) || changed
+	labels, annotations := TemplateKeys(s)
+	changed := follow(&s.Labels, labels, t.Labels)
+	changed = follow(&s.Annotations, annotations, t.Annotations) || changed
 	if len(t.Labels)+len(t.Annotations) == 0 {
 		return remove(s.Annotations, TemplateKeysAnnotation) || changed
 	}
@@ -80,6 +79,13 @@ func ApplyTemplate(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
 		Labels: slices.Sorted(maps.Keys(t.Labels)), Annotations: slices.Sorted(maps.Keys(t.Annotations)),
 	})
 	return put(&s.Annotations, TemplateKeysAnnotation, string(record)) || changed
+}
+
+// TemplateKeys are the label and annotation keys that, as recorded on s, the secretTemplate put there.
+func TemplateKeys(s *corev1.Secret) (labels, annotations []string) {
+	var keys templateKeys
+	_ = json.Unmarshal([]byte(s.Annotations[TemplateKeysAnnotation]), &keys) // an unreadable record is none
+	return keys.Labels, keys.Annotations
 }
 
 // follow makes *m hold want, removing the keys of was that want lacks; it reports whether *m changed.
