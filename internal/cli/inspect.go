@@ -124,7 +124,7 @@ func (o *options) printInspect(bs *burnerv1alpha1.BurnerSession, s *corev1.Secre
 		line("Ready", "Unknown")
 	}
 	line("Token Secret", "%s (issued %s, expiresAt %s)", s.Name, when(now, tok.IssuedAt), when(now, tok.ExpiresAt))
-	line("Secret template", "%s", templateKeys(s))
+	line("Template keys", "%s", templateKeys(s))
 	line("Algorithm", "%s (signature not verified, not shown)", orNone(c.alg))
 
 	rest := maps.Clone(c.values)
