@@ -276,6 +276,7 @@ type phase struct {
 	count                                             int
 	apiCalls, mints, throttled                        int // answered, answered with a token, answered 429
 	objectWrites, eventWrites, allRequests, conflicts int
+	secretWrites                                      int
 	learnedRate                                       float64
 	events                                            string // by reason (natural refreshes only)
 }
@@ -309,8 +310,8 @@ func (h *harness) measure(ctx context.Context, name string, begin trigger) (phas
 	p := phase{took: took, count: h.c.sessions, apiCalls: calls.Total - calls0.Total, mints: calls.Mints - calls0.Mints,
 		throttled:    calls.ByStatus[http.StatusTooManyRequests] - calls0.ByStatus[http.StatusTooManyRequests],
 		objectWrites: d.writes("secrets", "") + d.writes("burnersessions", "status"),
-		eventWrites:  d.writes("events", ""), allRequests: d.total(), conflicts: d.conflicts(),
-		learnedRate: h.learnedRate()}
+		secretWrites: d.writes("secrets", ""), eventWrites: d.writes("events", ""), allRequests: d.total(),
+		conflicts: d.conflicts(), learnedRate: h.learnedRate()}
 	fmt.Fprintf(os.Stderr, "%s: %.1fs, %d API calls (%d answered 429), apiserver requests: %s\n", name,
 		took.Seconds(), p.apiCalls, p.throttled, d)
 	return p, nil
@@ -383,6 +384,19 @@ func (h *harness) stopManager() {
 	}
 	h.mgr.Stop(30 * time.Second)
 	h.mgr = nil
+}
+
+// templateLabel is the label the template phase puts on every token Secret through its session's secretTemplate.
+const templateLabel = "bench.example/template"
+
+// templateAll sets a secretTemplate with a new label on every session; done when every token Secret carries it.
+func (h *harness) templateAll(ctx context.Context) (func() int, error) {
+	const value = "v1"
+	patch := []byte(`{"spec":{"secretTemplate":{"labels":{"` + templateLabel + `":"` + value + `"}}}}`)
+	err := forEach(h.c.sessions, h.c.concurrency, func(i int) error {
+		return h.cl.Patch(ctx, h.session("bench", i), client.RawPatch("application/merge-patch+json", patch))
+	})
+	return func() int { return h.progress.shapedCount(value) }, err
 }
 
 // forceRefreshAll sets a new force-refresh value on every session; done when every token Secret answered it and

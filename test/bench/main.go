@@ -85,7 +85,8 @@ func main() {
 		"write a CPU profile of the kube-apiserver during the manager's first 20 s to this file")
 	flag.StringVar(&c.heapProfile, "heapprofile", "", "write a heap profile of the manager, once all sessions are Ready")
 	phases := flag.String("phases", "floor,issue,refresh,restart", "phases to run, comma-separated (issue always "+
-		"runs): floor, issue, refresh (forced), natural (wait for every token's own refresh time; use -ttl 300), restart")
+		"runs): floor, issue, refresh (forced), template (a secretTemplate label added to every session: no call, one "+
+		"Secret write each), natural (wait for every token's own refresh time; use -ttl 300), restart")
 	scaling := flag.String("scaling", "", "instead of the phases, the floor and the issue for each N in this "+
 		"comma-separated list (e.g. 1000,3000,10000,30000), each on fresh control planes, as one table")
 	flag.Parse()
@@ -159,6 +160,11 @@ func (h *harness) phases(ctx context.Context, r *report) error {
 	}
 	if c.phases["refresh"] {
 		if r.refresh, err = h.measure(ctx, "refresh", h.forceRefreshAll); err != nil {
+			return err
+		}
+	}
+	if c.phases["template"] {
+		if r.template, err = h.measure(ctx, "template", h.templateAll); err != nil {
 			return err
 		}
 	}

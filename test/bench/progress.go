@@ -33,20 +33,22 @@ import (
 )
 
 // progress follows the harness's informers: which sessions are Ready, which force-refresh value each token
-// Secret answers, and how many tokens each Secret has held (a new issuedAt is a new token). Keeping count from
+// Secret answers, which value of the template's label it carries, and how many tokens each Secret has held (a new
+// issuedAt is a new token). Keeping count from
 // event handlers costs nothing between events, where listing 10,000 cached objects ten times a second would load
 // the machine under test.
 type progress struct {
 	mu       sync.Mutex
 	ready    map[string]bool
 	answered map[string]string
+	shaped   map[string]string
 	issuedAt map[string]string
 	tokens   map[string]int
 }
 
 func followProgress(ctx context.Context, c cache.Cache) (*progress, error) {
-	p := &progress{ready: map[string]bool{}, answered: map[string]string{}, issuedAt: map[string]string{},
-		tokens: map[string]int{}}
+	p := &progress{ready: map[string]bool{}, answered: map[string]string{}, shaped: map[string]string{},
+		issuedAt: map[string]string{}, tokens: map[string]int{}}
 	follow := func(obj client.Object, into func(key string, o metav1.Object)) error {
 		informer, err := c.GetInformer(ctx, obj)
 		if err != nil {
@@ -73,6 +75,7 @@ func followProgress(ctx context.Context, c cache.Cache) (*progress, error) {
 	}
 	if err := follow(&corev1.Secret{}, func(key string, o metav1.Object) {
 		p.answered[key] = o.GetAnnotations()[tokensecret.ForceRefreshAnnotation]
+		p.shaped[key] = o.GetLabels()[templateLabel]
 		if issued := string(o.(*corev1.Secret).Data[tokensecret.KeyIssuedAt]); issued != p.issuedAt[key] {
 			p.issuedAt[key] = issued
 			p.tokens[key]++
@@ -97,11 +100,17 @@ func (p *progress) readyCount() int {
 }
 
 // answeredCount is the number of token Secrets that answered this force-refresh value.
-func (p *progress) answeredCount(value string) int {
+func (p *progress) answeredCount(value string) int { return p.count(p.answered, value) }
+
+// shapedCount is the number of token Secrets whose template label has this value.
+func (p *progress) shapedCount(value string) int { return p.count(p.shaped, value) }
+
+// count is the number of Secrets for which m holds value.
+func (p *progress) count(m map[string]string, value string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := 0
-	for _, v := range p.answered {
+	for _, v := range m {
 		if v == value {
 			n++
 		}

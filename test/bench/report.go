@@ -29,6 +29,7 @@ type report struct {
 	config
 	floor                   time.Duration
 	issue, refresh, natural phase
+	template                phase
 	rss                     rss
 	restart                 restartResult
 	unrelated               *memoryResult
@@ -60,6 +61,12 @@ func (r report) check() error {
 	if r.phases["natural"] {
 		costs("natural refresh", r.natural, true)
 	}
+	if r.phases["template"] {
+		// A template change is metadata only: no call, one write per Secret (plus the status of the new generation).
+		p := r.template
+		want(p.apiCalls == 0 && p.secretWrites == p.count, "template: %d API calls, %d Secret writes for %d",
+			p.apiCalls, p.secretWrites, p.count)
+	}
 	if r.phases["restart"] {
 		want(r.restart.apiCalls == 0 && r.restart.writes == 0, "restart: %d API calls, %d writes",
 			r.restart.apiCalls, r.restart.writes)
@@ -84,6 +91,15 @@ func (r report) print(w io.Writer) {
 	if r.phases["refresh"] {
 		row("force-refresh of all: done after", "%.1f s", r.refresh.took.Seconds())
 		r.costRows(row, "refresh", r.refresh)
+	}
+	if r.phases["template"] {
+		p, per := r.template, func(n int) float64 { return float64(n) / float64(max(r.template.count, 1)) }
+		row("secretTemplate label added on all: done after", "%.1f s", p.took.Seconds())
+		row("API calls per template change", "%d in all", p.apiCalls)
+		row("apiserver writes per template change: Secret, + BurnerSession status", "%.2f, + %.2f (+ %.2f events)",
+			per(p.secretWrites), per(p.objectWrites-p.secretWrites), per(p.eventWrites))
+		row("apiserver requests per template change, all verbs", "%.2f (%d answered 409 Conflict)",
+			per(p.allRequests), p.conflicts)
 	}
 	if r.phases["natural"] {
 		row("natural refreshes (no force-refresh): every token replaced after", "%.1f s, %d refreshes",
