@@ -16,9 +16,9 @@ limitations under the License.
 
 // Package controller holds the reconcilers of BurnerSessions and of both kinds of issuer. A session's Reconcile
 // reads as its files do: observe the token Secret (observe.go), admit the request through the mint path
-// (internal/mint), restore the last token issued when the Secret lost it (lastissued.go), mint a token when one is
-// due (mint.go) and write it (write.go); the outcome (outcome.go) then decides the status (status.go), the requeue
-// (requeue.go) and what is reported (report.go).
+// (internal/mint), shape the Secret by its template (template.go), restore the last token issued when the Secret
+// lost it (lastissued.go), mint a token when one is due (mint.go) and write it (write.go); the outcome (outcome.go)
+// then decides the status (status.go), the requeue (requeue.go) and what is reported (report.go).
 package controller
 
 import (
@@ -70,12 +70,13 @@ type BurnerSessionReconciler struct {
 // The verbs the manager uses, and no more (TestManagerRunsUnderInstalledRBAC runs it under them). Setting
 // blockOwnerDeletion on the token Secret's owner reference needs update on burnersessions/finalizers where the
 // OwnerReferencesPermissionEnforcement admission plugin is on (OpenShift and others). Namespaces are read for
-// their labels, which an issuer's namespaceSelector matches.
+// their labels, which an issuer's namespaceSelector matches. A token Secret is patched when the secretTemplate alone
+// changes its labels and annotations (the cached copy, compacted, is never written back whole).
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions/status,verbs=patch
 // +kubebuilder:rbac:groups=burner.aerosol.com,resources=burnersessions/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one BurnerSession's token Secret up to date and reports it in status.

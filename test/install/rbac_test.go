@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -39,6 +40,7 @@ import (
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/operator"
 	"github.com/burner-operator/burner-operator/internal/operator/operatortest"
+	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
 // TestChartRBACMatchesMarkers: the chart's ClusterRole grants exactly what the controller's RBAC markers generate.
@@ -76,6 +78,20 @@ func TestManagerRunsUnderInstalledRBAC(t *testing.T) {
 	})
 	f.CreateSession("pay", 300)
 	f.WaitReady("pay")
+	// A template change patches the token Secret's metadata, from the compacted copy the manager caches, and leaves
+	// the token as it was.
+	token := string(f.TokenSecret("pay").Data[tokensecret.KeyToken])
+	patch := []byte(`{"spec":{"secretTemplate":{"labels":{"velero.io/exclude-from-backup":"true"}}}}`)
+	bs := &burnerv1alpha1.BurnerSession{ObjectMeta: metav1.ObjectMeta{Namespace: f.NS, Name: "pay"}}
+	if err := env.Client.Patch(t.Context(), bs, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
+	f.Eventually(30*time.Second, "the template's label on the token Secret", func() bool {
+		return f.TokenSecret("pay").Labels["velero.io/exclude-from-backup"] == "true"
+	})
+	if string(f.TokenSecret("pay").Data[tokensecret.KeyToken]) != token {
+		t.Fatal("the template change replaced or damaged the token")
+	}
 	if strings.Contains(f.Logs.String(), "forbidden") {
 		t.Fatalf("the manager hit a forbidden request under the installed RBAC:\n%s", f.Logs.String())
 	}
