@@ -170,7 +170,7 @@ func TestValidation(t *testing.T) {
 			wantErr: []string{"spec.secretTemplate.labels", "must have at most 64 items"}},
 		{name: "annotations over 64 KiB", edit: withTemplate(nil, map[string]any{
 			"a": strings.Repeat("x", 40000), "b": strings.Repeat("x", 40000)}),
-			wantErr: []string{"keys and values together must not exceed 64 KiB"}},
+			wantErr: []string{"keys and values together must not exceed 65536 characters"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

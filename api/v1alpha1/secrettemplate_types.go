@@ -22,7 +22,7 @@ package v1alpha1
 // are checked as Kubernetes checks them: at admission where the CRD's rules can (everything but the characters of
 // a label value, whose check would cost more than the apiserver allows a rule), else by the operator, which
 // refuses the template with the reason SecretTemplateInvalid.
-// +kubebuilder:validation:XValidation:rule="!has(self.annotations) || self.annotations.map(k, k.size() + self.annotations[k].size()).sum() <= 65536",message="secretTemplate.annotations: keys and values together must not exceed 64 KiB"
+// +kubebuilder:validation:XValidation:rule="!has(self.annotations) || self.annotations.map(k, k.size() + self.annotations[k].size()).sum() <= 65536",message="secretTemplate.annotations: keys and values together must not exceed 65536 characters"
 type SecretTemplate struct {
 	// labels to put on the token Secret: at most 64, keys and values as Kubernetes allows them.
 	// +optional
@@ -33,7 +33,7 @@ type SecretTemplate struct {
 	Labels map[string]string `json:"labels,omitempty"`
 
 	// annotations to put on the token Secret: at most 64, keys as Kubernetes allows them, keys and values together
-	// at most 64 KiB.
+	// at most 65,536 characters (64 KiB of ASCII).
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('burner.aerosol.com/'))",messageExpression="'annotation key ' + self.filter(k, k.startsWith('burner.aerosol.com/'))[0] + ' is reserved: keys under burner.aerosol.com/ are the operator\\'s'"

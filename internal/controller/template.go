@@ -21,6 +21,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/failure"
@@ -53,5 +54,6 @@ func shape(in policy.Input, tmpl burnerv1alpha1.SecretTemplate) (*corev1.Secret,
 // of the metadata from the version observed (a Secret changed meanwhile is a conflict, re-read on the requeue). The
 // data is left as it is: the cached copy holds a digest in place of the token, so it is never written back.
 func (r *BurnerSessionReconciler) reshape(ctx context.Context, observed, shaped *corev1.Secret) error {
+	logf.FromContext(ctx).V(1).Info("writing the secretTemplate's labels and annotations", "secret", shaped.Name)
 	return r.Patch(ctx, shaped, client.MergeFromWithOptions(observed, client.MergeFromWithOptimisticLock{}))
 }
