@@ -18,6 +18,7 @@ package operator_test
 
 import (
 	"testing"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,8 +30,8 @@ import (
 )
 
 // TestIssuerChangesReachSessions runs the whole manager with a ClusterBurnerIssuer whose key lives in the cluster
-// resource namespace: a policy change, a key rotation and a URL change reach its session at once (watches, no
-// timer); a restart makes no call; deleting the issuer turns the session IssuerNotFound and leaves its token alone.
+// resource namespace: a policy change, a template change, a key rotation and a URL change reach its session at once
+// (watches, no timer); a restart makes no call; deleting the issuer turns the session IssuerNotFound and leaves its token alone.
 func TestIssuerChangesReachSessions(t *testing.T) {
 	f := operatortest.NewFlow(t, env)
 	platform := env.Namespace(t)
@@ -63,6 +64,18 @@ func TestIssuerChangesReachSessions(t *testing.T) {
 	f.WaitReason("pay", burnerv1alpha1.ConditionReady, burnerv1alpha1.ReasonPolicyDenied)
 	editIssuer(func(s *burnerv1alpha1.BurnerIssuerSpec) { s.Policy = nil })
 	f.WaitReady("pay")
+
+	// Template: the platform's default reaches the session's token Secret at once, with no call.
+	mints := f.Sim.TotalMints()
+	editIssuer(func(s *burnerv1alpha1.BurnerIssuerSpec) {
+		s.SecretTemplate.Labels = map[string]string{"velero.io/exclude-from-backup": "true"}
+	})
+	f.Eventually(30*time.Second, "the issuer's template on the token Secret", func() bool {
+		return f.TokenSecret("pay").Labels["velero.io/exclude-from-backup"] == "true"
+	})
+	if f.Sim.TotalMints() != mints {
+		t.Fatal("a template change minted a token")
+	}
 
 	// Key rotation: the old key is revoked, a refresh fails and waits for a change; rotating the key Secret is one.
 	f.Sim.RevokeKey(operatortest.APIKey)
