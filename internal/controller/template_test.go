@@ -135,7 +135,7 @@ func TestReshapeWritesOnlyMetadata(t *testing.T) {
 	}
 }
 
-// TestIssuerTemplateIsMergedUnderTheSession's: the platform's default (a ClusterBurnerIssuer's) reaches every
+// TestIssuerTemplateIsMergedUnderTheSessions: the platform's default (a ClusterBurnerIssuer's) reaches every
 // session's Secret, the session's value winning per key, and a change of it reaches them without a call.
 func TestIssuerTemplateIsMergedUnderTheSessions(t *testing.T) {
 	f := newFixture(t)
