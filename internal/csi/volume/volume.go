@@ -46,8 +46,8 @@ type Minter interface {
 
 // Reporter hears what happens to each volume's token, for metrics and pod events. Its methods must not block.
 type Reporter interface {
-	// Issued: a new token is in the volume's files.
-	Issued(st storage.State)
+	// Current: the volume's files hold st's token, minted just now or resumed after a restart.
+	Current(st storage.State, minted bool)
 	// RefreshFailed: a refresh failed; the last token stays in place and the next attempt is at retryAt.
 	RefreshFailed(st storage.State, f *mintapi.Failure, retryAt time.Time)
 	// Removed: the volume was unpublished.
@@ -125,7 +125,7 @@ func (m *Manager) Publish(ctx context.Context, st storage.State) error {
 		_ = m.cfg.Store.Remove(st.VolumeID)
 		return asFailure(err)
 	}
-	m.start(st)
+	m.start(st, true)
 	return nil
 }
 
@@ -134,7 +134,7 @@ func (m *Manager) Publish(ctx context.Context, st storage.State) error {
 func (m *Manager) Resume() (int, error) {
 	states, err := m.cfg.Store.Load()
 	for _, st := range states {
-		m.start(st)
+		m.start(st, false)
 	}
 	return len(states), err
 }
@@ -168,14 +168,14 @@ func (m *Manager) Stop() {
 	}
 }
 
-func (m *Manager) start(st storage.State) {
+func (m *Manager) start(st storage.State, minted bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &volume{ctx: ctx, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1), state: st,
 		next: st.RefreshAt}
 	m.mu.Lock()
 	m.volumes[st.VolumeID] = v
 	m.mu.Unlock()
-	m.cfg.Reporter.Issued(st)
+	m.cfg.Reporter.Current(st, minted)
 	go m.run(v)
 }
 
@@ -247,7 +247,7 @@ func (m *Manager) refresh(v *volume) {
 		st = v.state // a republish may have brought a newer pod token meanwhile
 		if err = m.accept(&st, tok); err == nil {
 			v.state, v.next, v.failures = st, st.RefreshAt, 0
-			m.cfg.Reporter.Issued(st)
+			m.cfg.Reporter.Current(st, true)
 			return
 		}
 	}
@@ -300,6 +300,6 @@ func asFailure(err error) *mintapi.Failure {
 
 type nopReporter struct{}
 
-func (nopReporter) Issued(storage.State)                                     {}
+func (nopReporter) Current(storage.State, bool)                              {}
 func (nopReporter) RefreshFailed(storage.State, *mintapi.Failure, time.Time) {}
 func (nopReporter) Removed(storage.State)                                    {}
