@@ -21,9 +21,13 @@ package csitest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
+	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"k8s.io/utils/clock"
 
 	"github.com/burner-operator/burner-operator/internal/mintapi"
@@ -84,4 +88,38 @@ func (m *Minter) Count() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.calls)
+}
+
+// Logs collects a logger's lines at every verbosity, for tests that assert no token is ever logged.
+type Logs struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// Logger writes into l.
+func (l *Logs) Logger() logr.Logger {
+	return funcr.New(func(prefix, args string) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.b.WriteString(prefix + args + "\n")
+	}, funcr.Options{Verbosity: 10})
+}
+
+// String is everything logged so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// CheckNoTokens fails t if the logs hold a token the fake minted or any of secrets.
+func (l *Logs) CheckNoTokens(t testing.TB, secrets ...string) {
+	t.Helper()
+	s := l.String()
+	for _, secret := range append(secrets, TokenPrefix) {
+		if strings.Contains(s, secret) {
+			t.Errorf("a token is in the logs:\n%s", s)
+			return
+		}
+	}
 }

@@ -25,7 +25,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr/funcr"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
@@ -45,7 +44,7 @@ type env struct {
 	store  *storage.Store
 	minter *csitest.Minter
 	report *reports
-	logs   *syncBuffer
+	logs   *csitest.Logs
 	m      *Manager
 }
 
@@ -59,13 +58,11 @@ func newEnv(t *testing.T, lifetime time.Duration) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, clock: clk, store: store, minter: csitest.NewMinter(clk, lifetime), report: &reports{},
-		logs: &syncBuffer{}}
+		logs: &csitest.Logs{}}
 	e.m = e.manager()
 	t.Cleanup(func() {
 		e.m.Stop()
-		if s := e.logs.String(); strings.Contains(s, csitest.TokenPrefix) || strings.Contains(s, podTokenValue) {
-			t.Errorf("a token is in the logs:\n%s", s)
-		}
+		e.logs.CheckNoTokens(t, podTokenValue)
 	})
 	return e
 }
@@ -73,7 +70,7 @@ func newEnv(t *testing.T, lifetime time.Duration) *env {
 func (e *env) manager() *Manager {
 	return New(Config{Store: e.store, Minter: e.minter, Reporter: e.report, NodeID: "node-a", Clock: e.clock,
 		Jitter: func() float64 { return 0 },
-		Log:    funcr.New(func(prefix, args string) { e.logs.Write(prefix + args + "\n") }, funcr.Options{})})
+		Log:    e.logs.Logger()})
 }
 
 func state(id string) storage.State {
@@ -363,21 +360,4 @@ func (r *reports) removed() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.removals
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.b.WriteString(s)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
