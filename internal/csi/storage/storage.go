@@ -182,8 +182,10 @@ func (s *Store) Remove(volumeID string) error {
 }
 
 // writeAtomic writes files into a new timestamped directory of dir, points dataLink at it with one rename, makes
-// each file a link through dataLink, and removes the previous directories. A reader opening a file sees the old
-// content or the new, never a mix or nothing.
+// each file a link through dataLink, and removes the directories older than the one it replaced. A reader opening a
+// file sees the old content or the new, never a mix or nothing. The replaced directory is kept until the next
+// swap (unlike the kubelet's AtomicWriter, which removes it at once): a reader whose path walk resolved dataLink just
+// before the rename still finds it.
 func writeAtomic(dir string, now time.Time, files map[string][]byte) error {
 	ts, err := os.MkdirTemp(dir, now.UTC().Format("..2006_01_02_15_04_05."))
 	if err != nil {
@@ -198,6 +200,7 @@ func writeAtomic(dir string, now time.Time, files map[string][]byte) error {
 			return err
 		}
 	}
+	previous, _ := os.Readlink(filepath.Join(dir, dataLink))
 	tmpLink := filepath.Join(dir, dataLinkTmp)
 	_ = os.Remove(tmpLink)
 	if err := os.Symlink(filepath.Base(ts), tmpLink); err != nil {
@@ -218,7 +221,7 @@ func writeAtomic(dir string, now time.Time, files map[string][]byte) error {
 		return err
 	}
 	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "..") && e.Name() != filepath.Base(ts) {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "..") && e.Name() != filepath.Base(ts) && e.Name() != previous {
 			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
