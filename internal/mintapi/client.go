@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/failure"
 )
 
 // ClientConfig says where the mint endpoint is and how to verify it.
@@ -95,7 +96,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 }
 
 // Mint asks for a token for req, presenting podToken (the pod's ServiceAccount token for the manager's audience). A
-// refusal, or an endpoint that cannot be asked, is a *Failure; the token is never part of an error.
+// refusal, or an endpoint that cannot be asked, is a *failure.Error; the token is never part of an error.
 func (c *Client) Mint(ctx context.Context, req Request, podToken string) (Token, error) {
 	hc, err := c.httpClient()
 	if err != nil {
@@ -136,17 +137,15 @@ func parseAnswer(status int, data []byte) (Token, error) {
 		}
 		return t, nil
 	}
-	var f Failure
-	if err := json.Unmarshal(data, &f); err != nil || !reasonPattern.MatchString(f.Reason) {
+	var a FailureAnswer
+	if err := json.Unmarshal(data, &a); err != nil || !reasonPattern.MatchString(a.Reason) {
 		return Token{}, unavailable(fmt.Sprintf("the mint endpoint answered HTTP %d without a reason", status))
 	}
-	f.Message = burnerapi.Truncate(f.Message)
-	f.RetryAfterSeconds = max(f.RetryAfterSeconds, 0)
-	return Token{}, &f
+	return Token{}, a.failure()
 }
 
-func unavailable(message string) *Failure {
-	return &Failure{Reason: ReasonMintEndpointUnavailable, Message: burnerapi.Truncate(message)}
+func unavailable(message string) *failure.Error {
+	return &failure.Error{Reason: ReasonMintEndpointUnavailable, Message: burnerapi.Truncate(message)}
 }
 
 // httpClient returns the client for the CA file's current content, building a new one when the file changed.

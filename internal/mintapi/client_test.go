@@ -25,7 +25,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -36,6 +35,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/burner-operator/burner-operator/internal/failure"
 )
 
 const podToken = "eyJpod-serviceaccount-token-secret"
@@ -107,12 +108,12 @@ func TestClientFailures(t *testing.T) {
 			}))
 			defer srv.Close()
 			_, err := newClient(t, srv, caFile(t, srv)).Mint(context.Background(), request, podToken)
-			var f *Failure
-			if !errors.As(err, &f) || f.Reason != tc.wantReason || !strings.Contains(f.Message, tc.wantMsg) {
+			f, ok := failure.As(err)
+			if !ok || f.Reason != tc.wantReason || !strings.Contains(f.Message, tc.wantMsg) {
 				t.Fatalf("error %v, want %s: ...%s...", err, tc.wantReason, tc.wantMsg)
 			}
-			if tc.wantReason == "RateLimited" && f.RetryAfter() != 7*time.Second {
-				t.Fatalf("RetryAfter = %v", f.RetryAfter())
+			if tc.wantReason == "RateLimited" && f.RetryAfter != 7*time.Second {
+				t.Fatalf("RetryAfter = %v", f.RetryAfter)
 			}
 			if !strings.HasPrefix(err.Error(), tc.wantReason+": ") || strings.Contains(err.Error(), podToken) {
 				t.Fatalf("Error() = %q", err.Error())
@@ -130,8 +131,7 @@ func TestClientVerifiesTheServerAndReloadsTheCA(t *testing.T) {
 	ca := writeFile(t, string(otherCA(t)))
 	c := newClient(t, srv, ca)
 	_, err := c.Mint(context.Background(), request, podToken)
-	var f *Failure
-	if !errors.As(err, &f) || f.Reason != ReasonMintEndpointUnavailable || !strings.Contains(f.Message, "certificate") {
+	if f, ok := failure.As(err); !ok || f.Reason != ReasonMintEndpointUnavailable || !strings.Contains(f.Message, "certificate") {
 		t.Fatalf("with another CA: %v", err)
 	}
 	if strings.Contains(err.Error(), podToken) {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/failure"
 )
 
 // Path is where the manager serves the mint endpoint.
@@ -83,17 +84,25 @@ func (t Token) GoString() string { return t.String() }
 // Format makes every fmt verb print the redacted String.
 func (t Token) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, t.String()) }
 
-// Failure is a refused or failed mint: Reason is a condition reason of api/v1alpha1 (PolicyDenied, IssuerNotFound,
-// RateLimited, UpstreamError, ...) or one of this package's, and Message comes from a fixed template (it never holds a
-// token, a key or an upstream body). Its Error is "Reason: Message", what the pod's events show.
-type Failure struct {
+// FailureAnswer is the body of a refused or failed mint: a *failure.Error on the wire. Its Reason is a condition
+// reason of api/v1alpha1 (PolicyDenied, IssuerNotFound, RateLimited, UpstreamError, ...) or one of this package's, and
+// its Message comes from a fixed template (never a token, a key or an upstream body); the node plugin fails the mount
+// with "Reason: Message", what the pod's events show.
+type FailureAnswer struct {
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
 	// RetryAfterSeconds, when set, is the earliest time worth another attempt (the API's Retry-After).
 	RetryAfterSeconds int `json:"retryAfterSeconds,omitempty"`
 }
 
-func (f *Failure) Error() string { return burnerapi.Truncate(f.Reason + ": " + f.Message) }
+// NewFailureAnswer is f's answer; a RetryAfter is rounded up to the second.
+func NewFailureAnswer(f *failure.Error) FailureAnswer {
+	return FailureAnswer{Reason: f.Reason, Message: f.Message,
+		RetryAfterSeconds: int((f.RetryAfter + time.Second - 1) / time.Second)}
+}
 
-// RetryAfter is RetryAfterSeconds as a duration.
-func (f *Failure) RetryAfter() time.Duration { return time.Duration(f.RetryAfterSeconds) * time.Second }
+// failure is the answer as the error it stands for, its message capped.
+func (a FailureAnswer) failure() *failure.Error {
+	return &failure.Error{Reason: a.Reason, Message: burnerapi.Truncate(a.Message),
+		RetryAfter: time.Duration(max(a.RetryAfterSeconds, 0)) * time.Second}
+}

@@ -24,7 +24,6 @@ package mintserver
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -39,12 +38,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/mintapi"
 )
 
 // MintFunc mints a token for a pod's volume, through the same path as a BurnerSession's (issuer resolution, policy
 // with the pod's namespace, key read, per-key limiter, API call, answer checks). A refusal or a failed mint is a
-// *mintapi.Failure whose Reason is a condition reason of api/v1alpha1 and whose Message comes from a fixed template
+// *failure.Error whose Reason is a condition reason of api/v1alpha1 and whose Message comes from a fixed template
 // (PolicyDenied names the rule); any other error is internal: it is logged, and the node gets no detail of it.
 type MintFunc func(ctx context.Context, req Request) (mintapi.Token, error)
 
@@ -91,7 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		h.fail(w, req, &mintapi.Failure{Reason: burnerv1alpha1.ReasonInvalidRequest, Message: "the request is not readable"})
+		h.fail(w, req, &failure.Error{Reason: burnerv1alpha1.ReasonInvalidRequest, Message: "the request is not readable"})
 		return
 	}
 	tok, err := h.serve(r.Context(), bearer(r.Header.Get("Authorization")), req)
@@ -115,13 +115,13 @@ func (h *Handler) serve(ctx context.Context, podToken string, req mintapi.Reques
 	}
 	spec, err := mintapi.ParseAttributes(req.Attributes)
 	if err != nil {
-		return mintapi.Token{}, &mintapi.Failure{Reason: burnerv1alpha1.ReasonInvalidSpec, Message: err.Error()}
+		return mintapi.Token{}, &failure.Error{Reason: burnerv1alpha1.ReasonInvalidSpec, Message: err.Error()}
 	}
 	return h.mint(ctx, Request{Pod: req.Pod, VolumeID: req.VolumeID, NodeID: req.NodeID, Spec: spec})
 }
 
-func rejected(format string, args ...any) *mintapi.Failure {
-	return &mintapi.Failure{Reason: mintapi.ReasonPodTokenRejected, Message: fmt.Sprintf(format, args...)}
+func rejected(format string, args ...any) *failure.Error {
+	return failure.New(mintapi.ReasonPodTokenRejected, format, args...)
 }
 
 // authenticate reviews podToken for the handler's audience and checks that it is the ServiceAccount token of pod.
@@ -134,7 +134,7 @@ func (h *Handler) authenticate(ctx context.Context, podToken string, pod mintapi
 	}, metav1.CreateOptions{})
 	if err != nil {
 		h.log.Error(err, "TokenReview failed", "pod", pod.String())
-		return &mintapi.Failure{Reason: mintapi.ReasonMintEndpointUnavailable,
+		return &failure.Error{Reason: mintapi.ReasonMintEndpointUnavailable,
 			Message: "the manager could not review the pod's token; see the manager's log"}
 	}
 	st := review.Status
@@ -162,7 +162,7 @@ func (h *Handler) declared(ctx context.Context, req mintapi.Request) error {
 		return rejected("pod %s does not exist", req.Pod.String())
 	case err != nil:
 		h.log.Error(err, "Reading the pod failed", "pod", req.Pod.String())
-		return &mintapi.Failure{Reason: mintapi.ReasonMintEndpointUnavailable,
+		return &failure.Error{Reason: mintapi.ReasonMintEndpointUnavailable,
 			Message: "the manager could not read the pod; see the manager's log"}
 	case string(pod.UID) != req.Pod.UID || pod.Spec.ServiceAccountName != req.Pod.ServiceAccount:
 		return rejected("pod %s is not the pod the token is bound to", req.Pod.String())
@@ -173,7 +173,7 @@ func (h *Handler) declared(ctx context.Context, req mintapi.Request) error {
 			return nil
 		}
 	}
-	return &mintapi.Failure{Reason: mintapi.ReasonVolumeNotDeclared,
+	return &failure.Error{Reason: mintapi.ReasonVolumeNotDeclared,
 		Message: fmt.Sprintf("pod %s has no %s volume with these attributes", req.Pod.String(), mintapi.DriverName)}
 }
 
@@ -192,26 +192,27 @@ var statuses = map[string]int{
 	burnerv1alpha1.ReasonRateLimited:             http.StatusTooManyRequests,
 }
 
-// fail answers err: a *mintapi.Failure as it is, anything else as an internal failure without its text.
+// fail answers err: a *failure.Error as it is, anything else as an internal failure without its text.
 func (h *Handler) fail(w http.ResponseWriter, req mintapi.Request, err error) {
-	var f *mintapi.Failure
-	if !errors.As(err, &f) {
+	f, ok := failure.As(err)
+	if !ok {
 		h.log.Error(err, "Minting for a pod's volume failed", "pod", req.Pod.String(), "volume", req.VolumeID)
-		f = &mintapi.Failure{Reason: mintapi.ReasonMintEndpointUnavailable,
+		f = &failure.Error{Reason: mintapi.ReasonMintEndpointUnavailable,
 			Message: "the manager failed to mint; see the manager's log"}
 	}
 	h.log.V(1).Info("Refused a mint for a pod's volume", "pod", req.Pod.String(), "volume", req.VolumeID,
 		"node", req.NodeID, "reason", f.Reason, "message", f.Message)
-	code, ok := statuses[f.Reason]
-	if !ok {
+	code, known := statuses[f.Reason]
+	if !known {
 		code = http.StatusBadGateway
 	}
-	if f.RetryAfterSeconds > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfterSeconds))
+	answer := mintapi.NewFailureAnswer(f)
+	if answer.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(answer.RetryAfterSeconds))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(f)
+	_ = json.NewEncoder(w).Encode(answer)
 }
 
 func bearer(header string) string {

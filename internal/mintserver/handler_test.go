@@ -41,6 +41,7 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/csi/csitest"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/mintapi"
 	"github.com/burner-operator/burner-operator/internal/testenv"
 )
@@ -173,7 +174,7 @@ func TestMintForThePodThatAsks(t *testing.T) {
 // A policy refusal from the mint path reaches the node with its reason and message (the pod's events show it).
 func TestRefusalReachesTheNode(t *testing.T) {
 	e := newEndpoint(t)
-	e.answer = &mintapi.Failure{Reason: burnerv1alpha1.ReasonPolicyDenied,
+	e.answer = &failure.Error{Reason: burnerv1alpha1.ReasonPolicyDenied,
 		Message: `scope "transactions:submit" is not in the issuer's policy.allowedScopes`}
 	p := pod(t, env.Namespace(t), "app-0", volumeAttributes)
 	_, err := e.client.Mint(context.Background(), request(p, volumeAttributes), e.boundToken(t, p, mintapi.AudienceDefault))
@@ -254,7 +255,7 @@ func TestPodTokenRefusals(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := e.client.Mint(context.Background(), tc.req, tc.podToken)
-			var f *mintapi.Failure
+			var f *failure.Error
 			if !errors.As(err, &f) || f.Reason != tc.want {
 				t.Fatalf("Mint = %v, want %s", err, tc.want)
 			}

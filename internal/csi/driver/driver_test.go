@@ -37,6 +37,7 @@ import (
 	"github.com/burner-operator/burner-operator/internal/csi/csitest"
 	"github.com/burner-operator/burner-operator/internal/csi/storage"
 	"github.com/burner-operator/burner-operator/internal/csi/volume"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/mintapi"
 )
 
@@ -171,20 +172,20 @@ func TestPublishFailures(t *testing.T) {
 		wantMsg  string
 	}{
 		"policy denied": {
-			mintErr: &mintapi.Failure{Reason: burnerv1alpha1.ReasonPolicyDenied,
+			mintErr: &failure.Error{Reason: burnerv1alpha1.ReasonPolicyDenied,
 				Message: `namespace "shop" is not selected by the issuer's policy.namespaceSelector`},
 			wantCode: codes.PermissionDenied, wantMsg: `PolicyDenied: namespace "shop" is not selected`,
 		},
 		"issuer not found": {
-			mintErr:  &mintapi.Failure{Reason: burnerv1alpha1.ReasonIssuerNotFound, Message: `ClusterBurnerIssuer "platform" not found`},
+			mintErr:  &failure.Error{Reason: burnerv1alpha1.ReasonIssuerNotFound, Message: `ClusterBurnerIssuer "platform" not found`},
 			wantCode: codes.NotFound, wantMsg: `IssuerNotFound: ClusterBurnerIssuer "platform" not found`,
 		},
 		"upstream error": {
-			mintErr:  &mintapi.Failure{Reason: burnerv1alpha1.ReasonUpstreamError, Message: "the API answered 503"},
+			mintErr:  &failure.Error{Reason: burnerv1alpha1.ReasonUpstreamError, Message: "the API answered 503"},
 			wantCode: codes.Unavailable, wantMsg: "UpstreamError: the API answered 503",
 		},
 		"manager unreachable": {
-			mintErr:  &mintapi.Failure{Reason: mintapi.ReasonMintEndpointUnavailable, Message: "connection refused"},
+			mintErr:  &failure.Error{Reason: mintapi.ReasonMintEndpointUnavailable, Message: "connection refused"},
 			wantCode: codes.Unavailable, wantMsg: "MintEndpointUnavailable: connection refused",
 		},
 		"invalid attribute": {

@@ -38,6 +38,7 @@ import (
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/csi/storage"
 	"github.com/burner-operator/burner-operator/internal/csi/volume"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/mintapi"
 )
 
@@ -240,8 +241,8 @@ var failureCodes = map[string]codes.Code{
 }
 
 func failureStatus(err error) error {
-	var f *mintapi.Failure
-	if !errors.As(err, &f) {
+	f, ok := failure.As(err)
+	if !ok {
 		return status.Error(codes.Internal, err.Error())
 	}
 	code, ok := failureCodes[f.Reason]

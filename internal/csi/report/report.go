@@ -27,7 +27,7 @@ import (
 	"k8s.io/client-go/tools/events"
 
 	"github.com/burner-operator/burner-operator/internal/csi/storage"
-	"github.com/burner-operator/burner-operator/internal/mintapi"
+	"github.com/burner-operator/burner-operator/internal/failure"
 )
 
 var volumeLabels = []string{"volume_id", "namespace", "pod"}
@@ -79,7 +79,7 @@ func (r *Reporter) Current(st storage.State, minted bool) {
 }
 
 // RefreshFailed records the failure and tells the pod.
-func (r *Reporter) RefreshFailed(st storage.State, f *mintapi.Failure, retryAt time.Time) {
+func (r *Reporter) RefreshFailed(st storage.State, f *failure.Error, retryAt time.Time) {
 	l := labels(st)
 	r.failing.DeletePartialMatch(l)
 	r.failing.With(prometheus.Labels{"volume_id": st.VolumeID, "namespace": st.Pod.Namespace, "pod": st.Pod.Name,

@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/events"
 
 	"github.com/burner-operator/burner-operator/internal/csi/storage"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/mintapi"
 )
 
@@ -49,7 +50,7 @@ func TestReporterSeriesAndEvents(t *testing.T) {
 	if got := testutil.ToFloat64(r.issued); got != 1 {
 		t.Fatalf("issued %v", got)
 	}
-	r.RefreshFailed(st, &mintapi.Failure{Reason: "UpstreamError", Message: "the API answered 503"}, t0.Add(50*time.Second))
+	r.RefreshFailed(st, &failure.Error{Reason: "UpstreamError", Message: "the API answered 503"}, t0.Add(50*time.Second))
 	if got := testutil.ToFloat64(r.failing.WithLabelValues("csi-1", "shop", "app-0", "UpstreamError")); got != 1 {
 		t.Fatalf("failing %v", got)
 	}

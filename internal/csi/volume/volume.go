@@ -22,7 +22,6 @@ package volume
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -32,6 +31,7 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/csi/storage"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/mintapi"
 	"github.com/burner-operator/burner-operator/internal/policy"
 )
@@ -49,7 +49,7 @@ type Reporter interface {
 	// Current: the volume's files hold st's token, minted just now or resumed after a restart.
 	Current(st storage.State, minted bool)
 	// RefreshFailed: a refresh failed; the last token stays in place and the next attempt is at retryAt.
-	RefreshFailed(st storage.State, f *mintapi.Failure, retryAt time.Time)
+	RefreshFailed(st storage.State, f *failure.Error, retryAt time.Time)
 	// Removed: the volume was unpublished.
 	Removed(st storage.State)
 }
@@ -109,7 +109,7 @@ func (m *Manager) Managed(volumeID string) bool {
 
 // Publish mints the first token of a new volume, writes it and starts refreshing it. For a volume already managed
 // (the kubelet publishes again to hand over a fresh pod token) it only keeps the new pod token, and retries at once
-// if the volume's refreshes are failing. A failed first mint writes nothing and returns the *mintapi.Failure.
+// if the volume's refreshes are failing. A failed first mint writes nothing and returns its *failure.Error.
 func (m *Manager) Publish(ctx context.Context, st storage.State) error {
 	m.mu.Lock()
 	v := m.volumes[st.VolumeID]
@@ -231,7 +231,7 @@ func (m *Manager) refresh(v *volume) {
 	var tok mintapi.Token
 	var err error
 	if !now.Before(st.PodToken.ExpiresAt) {
-		err = &mintapi.Failure{Reason: mintapi.ReasonPodTokenRejected,
+		err = &failure.Error{Reason: mintapi.ReasonPodTokenRejected,
 			Message: "the pod's ServiceAccount token has expired; waiting for the kubelet to publish the volume again"}
 	} else {
 		ctx, cancel := context.WithTimeout(v.ctx, attemptTimeout(st.ExpiresAt.Sub(now)))
@@ -254,7 +254,7 @@ func (m *Manager) refresh(v *volume) {
 	f := asFailure(err)
 	v.failures++
 	now = m.cfg.Clock.Now()
-	v.next = now.Add(max(policy.Backoff(v.failures, st.VolumeID), f.RetryAfter()))
+	v.next = now.Add(max(policy.Backoff(v.failures, st.VolumeID), f.RetryAfter))
 	if lastChance := v.state.ExpiresAt.Add(-policy.LastChance); now.Before(lastChance) && lastChance.Before(v.next) {
 		v.next = lastChance
 	}
@@ -269,7 +269,7 @@ func (m *Manager) refresh(v *volume) {
 func (m *Manager) accept(st *storage.State, tok mintapi.Token) error {
 	now := m.cfg.Clock.Now()
 	if !tok.ExpiresAt.After(now) {
-		return &mintapi.Failure{Reason: burnerv1alpha1.ReasonUpstreamError, Message: "the minted token has already expired"}
+		return &failure.Error{Reason: burnerv1alpha1.ReasonUpstreamError, Message: "the minted token has already expired"}
 	}
 	if err := m.cfg.Store.WriteToken(st.VolumeID, tok); err != nil {
 		return err
@@ -289,17 +289,16 @@ func attemptTimeout(left time.Duration) time.Duration {
 	return min(max(left/2, 5*time.Second), mintapi.DefaultTimeout)
 }
 
-// asFailure names the reason of any error: a mint's own *Failure, or a write on the node.
-func asFailure(err error) *mintapi.Failure {
-	var f *mintapi.Failure
-	if errors.As(err, &f) {
+// asFailure names the reason of any error: a mint's own *failure.Error, or a write on the node.
+func asFailure(err error) *failure.Error {
+	if f, ok := failure.As(err); ok {
 		return f
 	}
-	return &mintapi.Failure{Reason: ReasonVolumeWriteFailed, Message: err.Error()}
+	return &failure.Error{Reason: ReasonVolumeWriteFailed, Message: err.Error()}
 }
 
 type nopReporter struct{}
 
-func (nopReporter) Current(storage.State, bool)                              {}
-func (nopReporter) RefreshFailed(storage.State, *mintapi.Failure, time.Time) {}
-func (nopReporter) Removed(storage.State)                                    {}
+func (nopReporter) Current(storage.State, bool)                            {}
+func (nopReporter) RefreshFailed(storage.State, *failure.Error, time.Time) {}
+func (nopReporter) Removed(storage.State)                                  {}

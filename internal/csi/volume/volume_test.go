@@ -30,6 +30,7 @@ import (
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/csi/csitest"
 	"github.com/burner-operator/burner-operator/internal/csi/storage"
+	"github.com/burner-operator/burner-operator/internal/failure"
 	"github.com/burner-operator/burner-operator/internal/mintapi"
 	"github.com/burner-operator/burner-operator/internal/policy"
 )
@@ -152,7 +153,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 func TestFailedRefreshKeepsTheTokenAndBacksOff(t *testing.T) {
 	e := newEnv(t, 300*time.Second)
 	e.publish("vol-1")
-	e.minter.FailWith(&mintapi.Failure{Reason: burnerv1alpha1.ReasonUpstreamError, Message: "the API answered 503"})
+	e.minter.FailWith(&failure.Error{Reason: burnerv1alpha1.ReasonUpstreamError, Message: "the API answered 503"})
 	e.advanceTo(t0.Add(200 * time.Second))
 	eventually(t, "the failure report", func() bool { return e.report.failures() == 1 })
 	f, retryAt := e.report.lastFailure()
@@ -195,8 +196,8 @@ func TestFailedRefreshKeepsTheTokenAndBacksOff(t *testing.T) {
 func TestLastChanceBeforeExpiry(t *testing.T) {
 	e := newEnv(t, 60*time.Second) // refresh at 40 s, last chance at 50 s, first backoff 10-12 s
 	e.publish("vol-1")
-	e.minter.FailWith(&mintapi.Failure{Reason: burnerv1alpha1.ReasonRateLimited, Message: "slow down",
-		RetryAfterSeconds: 60})
+	e.minter.FailWith(&failure.Error{Reason: burnerv1alpha1.ReasonRateLimited, Message: "slow down",
+		RetryAfter: 60 * time.Second})
 	e.advanceTo(t0.Add(40 * time.Second))
 	eventually(t, "the failure report", func() bool { return e.report.failures() == 1 })
 	if _, retryAt := e.report.lastFailure(); !retryAt.Equal(t0.Add(60*time.Second - policy.LastChance)) {
@@ -264,10 +265,10 @@ func TestUnpublishStopsTheRefreshAndRemovesTheFiles(t *testing.T) {
 
 func TestFailedFirstMintWritesNothing(t *testing.T) {
 	e := newEnv(t, 300*time.Second)
-	e.minter.FailWith(&mintapi.Failure{Reason: burnerv1alpha1.ReasonPolicyDenied,
+	e.minter.FailWith(&failure.Error{Reason: burnerv1alpha1.ReasonPolicyDenied,
 		Message: `namespace "shop" is not selected by the issuer's policy.namespaceSelector`})
 	err := e.m.Publish(context.Background(), state("vol-1"))
-	var f *mintapi.Failure
+	var f *failure.Error
 	if !errors.As(err, &f) || f.Reason != burnerv1alpha1.ReasonPolicyDenied ||
 		!strings.HasPrefix(err.Error(), "PolicyDenied: namespace") {
 		t.Fatalf("Publish = %v", err)
@@ -324,14 +325,14 @@ func TestRefreshAt(t *testing.T) {
 // reports records what the Manager reported.
 type reports struct {
 	mu       sync.Mutex
-	failed   []*mintapi.Failure
+	failed   []*failure.Error
 	retryAt  time.Time
 	removals int
 }
 
 func (r *reports) Current(storage.State, bool) {}
 
-func (r *reports) RefreshFailed(_ storage.State, f *mintapi.Failure, retryAt time.Time) {
+func (r *reports) RefreshFailed(_ storage.State, f *failure.Error, retryAt time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failed = append(r.failed, f)
@@ -350,7 +351,7 @@ func (r *reports) failures() int {
 	return len(r.failed)
 }
 
-func (r *reports) lastFailure() (*mintapi.Failure, time.Time) {
+func (r *reports) lastFailure() (*failure.Error, time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.failed[len(r.failed)-1], r.retryAt
