@@ -112,8 +112,9 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager, the Burner API simulator and the kubectl plugin.
+build: manifests generate fmt vet ## Build the manager, the CSI node plugin, the Burner API simulator and the kubectl plugin.
 	go build -ldflags "$(LDFLAGS)" -o bin/manager ./cmd
+	go build -ldflags "-X main.version=$(VERSION)" -o bin/burner-csi ./cmd/burner-csi
 	go build -o bin/burner-sim ./cmd/burner-sim
 	go build -o bin/kubectl-burner ./cmd/kubectl-burner
 
