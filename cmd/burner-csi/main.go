@@ -74,7 +74,8 @@ func main() {
 	flag.StringVar(&o.stateDir, "state-dir", "/var/lib/kubelet/plugins/"+mintapi.DriverName+"/volumes",
 		"Where the volumes' files and state are kept; under the kubelet's directory, so that they survive a restart "+
 			"of this plugin.")
-	flag.BoolVar(&o.tmpfs, "tmpfs", true, "Mount a tmpfs at --state-dir (unless one is there), so no token reaches a disk.")
+	flag.BoolVar(&o.tmpfs, "tmpfs", true,
+		"Mount a tmpfs at --state-dir (unless one is there), so no token reaches a disk.")
 	flag.BoolVar(&o.podEvents, "pod-events", true, "Record a Warning event on the pod when its token's refresh fails.")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "Address of the /metrics endpoint (0 disables it).")
 	zapOpts := zap.Options{}

@@ -17,7 +17,6 @@ limitations under the License.
 package mintserver
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,8 +37,7 @@ import (
 // the (here simulated) kubelet mounts it in the manager, the server serves with it, the CA alone is published to a
 // ConfigMap, and the node plugin's client verifies the server against that CA by the Service's DNS name.
 func TestServerWithRotatedCertificateAndPublishedCA(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	ns := env.Namespace(t)
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mint-cert"}}
 	if err := env.Client.Create(ctx, secret); err != nil {

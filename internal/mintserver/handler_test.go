@@ -23,6 +23,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -119,7 +120,7 @@ func pod(t *testing.T, ns, name string, attrs map[string]string) *corev1.Pod {
 			ServiceAccountName: "app",
 			Containers:         []corev1.Container{{Name: "app", Image: "app:1"}},
 			Volumes: []corev1.Volume{{Name: "burner", VolumeSource: corev1.VolumeSource{CSI: &corev1.CSIVolumeSource{
-				Driver: mintapi.DriverName, ReadOnly: ptr.To(true), VolumeAttributes: attrs}}}},
+				Driver: mintapi.DriverName, ReadOnly: new(true), VolumeAttributes: attrs}}}},
 		},
 	}
 	if err := env.Client.Create(ctx, p); err != nil {
@@ -245,10 +246,7 @@ func TestPodTokenRefusals(t *testing.T) {
 			return r
 		}(), e.boundToken(t, p, mintapi.AudienceDefault), mintapi.ReasonPodTokenRejected},
 		"asks for what the pod does not declare": {func() mintapi.Request {
-			attrs := map[string]string{}
-			for k, v := range volumeAttributes {
-				attrs[k] = v
-			}
+			attrs := maps.Clone(volumeAttributes)
 			attrs[mintapi.AttributeScopes] = "wallet:read,transactions:submit"
 			return request(p, attrs)
 		}(), e.boundToken(t, p, mintapi.AudienceDefault), mintapi.ReasonVolumeNotDeclared},

@@ -19,6 +19,7 @@ limitations under the License.
 package report
 
 import (
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,7 +31,9 @@ import (
 	"github.com/burner-operator/burner-operator/internal/failure"
 )
 
-var volumeLabels = []string{"volume_id", "namespace", "pod"}
+const labelVolume, labelNamespace, labelPod = "volume_id", "namespace", "pod"
+
+var volumeLabels = []string{labelVolume, labelNamespace, labelPod}
 
 // Reporter implements volume.Reporter.
 type Reporter struct {
@@ -52,7 +55,7 @@ func New(reg prometheus.Registerer, recorder events.EventRecorder) *Reporter {
 			Help: "When the node plugin next tries to replace the volume's token."}, volumeLabels),
 		failing: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "burner_csi_volume_refresh_failing",
 			Help: "1 while the volume's last refresh failed, with the failure's reason."},
-			append(volumeLabels[:len(volumeLabels):len(volumeLabels)], "reason")),
+			append(slices.Clip(volumeLabels), "reason")),
 		issued: prometheus.NewCounter(prometheus.CounterOpts{Name: "burner_csi_tokens_issued_total",
 			Help: "Tokens written into volumes (first mints and refreshes)."}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "burner_csi_refresh_failures_total",
@@ -64,7 +67,7 @@ func New(reg prometheus.Registerer, recorder events.EventRecorder) *Reporter {
 }
 
 func labels(st storage.State) prometheus.Labels {
-	return prometheus.Labels{"volume_id": st.VolumeID, "namespace": st.Pod.Namespace, "pod": st.Pod.Name}
+	return prometheus.Labels{labelVolume: st.VolumeID, labelNamespace: st.Pod.Namespace, labelPod: st.Pod.Name}
 }
 
 // Current records the volume's current token; minted counts it as issued.
@@ -82,7 +85,7 @@ func (r *Reporter) Current(st storage.State, minted bool) {
 func (r *Reporter) RefreshFailed(st storage.State, f *failure.Error, retryAt time.Time) {
 	l := labels(st)
 	r.failing.DeletePartialMatch(l)
-	r.failing.With(prometheus.Labels{"volume_id": st.VolumeID, "namespace": st.Pod.Namespace, "pod": st.Pod.Name,
+	r.failing.With(prometheus.Labels{labelVolume: st.VolumeID, labelNamespace: st.Pod.Namespace, labelPod: st.Pod.Name,
 		"reason": f.Reason}).Set(1)
 	r.refreshAt.With(l).Set(unix(retryAt))
 	r.failures.WithLabelValues(f.Reason).Inc()

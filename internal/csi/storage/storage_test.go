@@ -102,7 +102,7 @@ func TestWriteTokenSwapsAtomically(t *testing.T) {
 		t.Fatalf("ReadToken = %v, %v", got, err)
 	}
 	entries, _ := os.ReadDir(dir)
-	var names []string
+	names := make([]string, 0, len(entries))
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
