@@ -76,13 +76,10 @@ func newNodeServer(cfg Config) *nodeServer { return &nodeServer{cfg: cfg, busy: 
 
 func (ns *nodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolumeRequest) (*csi.NodePublishVolumeResponse, error) {
 	id, target := req.GetVolumeId(), req.GetTargetPath()
+	if err := checkTarget(id, target); err != nil {
+		return nil, err
+	}
 	switch {
-	case id == "":
-		return nil, status.Error(codes.InvalidArgument, "volume ID is missing")
-	case !storage.ValidVolumeID(id):
-		return nil, status.Errorf(codes.InvalidArgument, "volume ID %q cannot name a directory", id)
-	case target == "":
-		return nil, status.Error(codes.InvalidArgument, "target path is missing")
 	case req.GetVolumeCapability() == nil:
 		return nil, status.Error(codes.InvalidArgument, "volume capability is missing")
 	case req.GetVolumeCapability().GetMount() == nil:
@@ -115,6 +112,19 @@ func (ns *nodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublis
 		ns.cfg.Log.Info("Published a volume", "volume", id, "pod", st.Pod.String())
 	}
 	return &csi.NodePublishVolumeResponse{}, nil
+}
+
+// checkTarget checks what publish and unpublish both need: a volume ID that can name a directory, a target path.
+func checkTarget(id, target string) error {
+	switch {
+	case id == "":
+		return status.Error(codes.InvalidArgument, "volume ID is missing")
+	case !storage.ValidVolumeID(id):
+		return status.Errorf(codes.InvalidArgument, "volume ID %q cannot name a directory", id)
+	case target == "":
+		return status.Error(codes.InvalidArgument, "target path is missing")
+	}
+	return nil
 }
 
 // state reads the volume's State from the request, checking the attributes and the pod's identity and token.
@@ -177,13 +187,8 @@ func (ns *nodeServer) ensureMounted(id, target string) error {
 
 func (ns *nodeServer) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
 	id, target := req.GetVolumeId(), req.GetTargetPath()
-	switch {
-	case id == "":
-		return nil, status.Error(codes.InvalidArgument, "volume ID is missing")
-	case !storage.ValidVolumeID(id):
-		return nil, status.Errorf(codes.InvalidArgument, "volume ID %q cannot name a directory", id)
-	case target == "":
-		return nil, status.Error(codes.InvalidArgument, "target path is missing")
+	if err := checkTarget(id, target); err != nil {
+		return nil, err
 	}
 	if !ns.lock(id) {
 		return nil, status.Errorf(codes.Aborted, "an operation on volume %s is in progress", id)
