@@ -46,6 +46,8 @@ type Call struct {
 type Minter struct {
 	Clock    clock.PassiveClock
 	Lifetime time.Duration
+	// Delay is how long each call takes (the API's latency); 0 answers at once.
+	Delay time.Duration
 
 	mu    sync.Mutex
 	calls []Call
@@ -58,7 +60,14 @@ func NewMinter(clk clock.PassiveClock, lifetime time.Duration) *Minter {
 }
 
 // Mint implements volume.Minter.
-func (m *Minter) Mint(_ context.Context, req mintapi.Request, podToken string) (mintapi.Token, error) {
+func (m *Minter) Mint(ctx context.Context, req mintapi.Request, podToken string) (mintapi.Token, error) {
+	if m.Delay > 0 {
+		select {
+		case <-time.After(m.Delay):
+		case <-ctx.Done():
+			return mintapi.Token{}, ctx.Err()
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls = append(m.calls, Call{Request: req, PodToken: podToken})

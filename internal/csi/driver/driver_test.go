@@ -48,7 +48,6 @@ const (
 )
 
 type harness struct {
-	t       *testing.T
 	node    csi.NodeClient
 	socket  string
 	mounter *mount.FakeMounter
@@ -60,14 +59,14 @@ type harness struct {
 
 // startDriver serves the driver on a unix socket under t.TempDir, minting with a fake minter of 5-minute tokens
 // and mounting with a fake mounter. The logs, at every verbosity, are checked for tokens when the test ends.
-func startDriver(t *testing.T) *harness {
+func startDriver(t testing.TB) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := storage.New(filepath.Join(dir, "volumes"), clock.RealClock{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, socket: filepath.Join(dir, "csi.sock"), mounter: mount.NewFakeMounter(nil), store: store,
+	h := &harness{socket: filepath.Join(dir, "csi.sock"), mounter: mount.NewFakeMounter(nil), store: store,
 		minter: csitest.NewMinter(clock.RealClock{}, 5*time.Minute), logs: &csitest.Logs{}}
 	log := h.logs.Logger()
 	h.volumes = volume.New(volume.Config{Store: store, Minter: h.minter, NodeID: "node-a", Log: log})
