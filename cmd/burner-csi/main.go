@@ -34,10 +34,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/mount-utils"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -109,13 +106,13 @@ func run(ctx context.Context, o options, log logr.Logger) error {
 	if err != nil {
 		return err
 	}
-	recorder, err := podEventRecorder(ctx, o.podEvents)
+	events, err := podEvents(ctx, o.podEvents, o.nodeID, log.WithName("events"))
 	if err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	volumes := volume.New(volume.Config{Store: store, Minter: minter, Reporter: report.New(reg, recorder),
+	volumes := volume.New(volume.Config{Store: store, Minter: minter, Reporter: report.New(reg, events),
 		NodeID: o.nodeID, Log: log.WithName("volume")})
 	n, err := volumes.Resume()
 	log.Info("Resumed the volumes kept on the node", "volumes", n, "errors", err)
@@ -138,8 +135,8 @@ func run(ctx context.Context, o options, log logr.Logger) error {
 	return srv.Serve(lis)
 }
 
-// podEventRecorder records events through the apiserver with the plugin's ServiceAccount; nil when disabled.
-func podEventRecorder(ctx context.Context, enabled bool) (events.EventRecorder, error) {
+// podEvents records events through the apiserver with the plugin's ServiceAccount; nil when disabled.
+func podEvents(ctx context.Context, enabled bool, nodeID string, log logr.Logger) (report.PodWarner, error) {
 	if !enabled {
 		return nil, nil
 	}
@@ -147,13 +144,12 @@ func podEventRecorder(ctx context.Context, enabled bool) (events.EventRecorder, 
 	if err != nil {
 		return nil, fmt.Errorf("pod events need the in-cluster config (or --pod-events=false): %w", err)
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	events, err := report.NewPodEvents(cfg, "burner-csi", nodeID, log)
 	if err != nil {
 		return nil, err
 	}
-	b := events.NewBroadcaster(&events.EventSinkImpl{Interface: cs.EventsV1()})
-	b.StartRecordingToSink(ctx.Done())
-	return b.NewRecorder(scheme.Scheme, "burner-csi"), nil
+	go events.Run(ctx)
+	return events, nil
 }
 
 func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log logr.Logger) {

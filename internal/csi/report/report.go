@@ -19,16 +19,15 @@ limitations under the License.
 package report
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/events"
 
 	"github.com/burner-operator/burner-operator/internal/csi/storage"
 	"github.com/burner-operator/burner-operator/internal/failure"
+	"github.com/burner-operator/burner-operator/internal/mintapi"
 )
 
 const labelVolume, labelNamespace, labelPod = "volume_id", "namespace", "pod"
@@ -43,11 +42,16 @@ type Reporter struct {
 	issued     prometheus.Counter
 	failures   *prometheus.CounterVec
 	// events is nil when the plugin records no events.
-	events events.EventRecorder
+	events PodWarner
 }
 
-// New registers the metrics with reg; recorder may be nil.
-func New(reg prometheus.Registerer, recorder events.EventRecorder) *Reporter {
+// PodWarner records a Warning event on a pod (PodEvents).
+type PodWarner interface {
+	Warn(pod mintapi.PodRef, reason, action, note string)
+}
+
+// New registers the metrics with reg; events may be nil (no pod events).
+func New(reg prometheus.Registerer, events PodWarner) *Reporter {
 	r := &Reporter{
 		expiration: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "burner_csi_volume_token_expiration_timestamp_seconds",
 			Help: "When the token in the volume's files expires."}, volumeLabels),
@@ -60,7 +64,7 @@ func New(reg prometheus.Registerer, recorder events.EventRecorder) *Reporter {
 			Help: "Tokens written into volumes (first mints and refreshes)."}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "burner_csi_refresh_failures_total",
 			Help: "Failed refreshes by reason."}, []string{"reason"}),
-		events: recorder,
+		events: events,
 	}
 	reg.MustRegister(r.expiration, r.refreshAt, r.failing, r.issued, r.failures)
 	return r
@@ -92,11 +96,9 @@ func (r *Reporter) RefreshFailed(st storage.State, f *failure.Error, retryAt tim
 	if r.events == nil {
 		return
 	}
-	pod := &corev1.ObjectReference{APIVersion: "v1", Kind: "Pod", Namespace: st.Pod.Namespace, Name: st.Pod.Name,
-		UID: types.UID(st.Pod.UID)}
-	r.events.Eventf(pod, nil, corev1.EventTypeWarning, f.Reason, "RefreshToken",
+	r.events.Warn(st.Pod, f.Reason, "RefreshToken", fmt.Sprintf(
 		"Refreshing the token of CSI volume %s failed (%s); the last token stays in place until %s, next attempt at %s",
-		st.VolumeID, f.Error(), st.ExpiresAt.UTC().Format(time.RFC3339), retryAt.UTC().Format(time.RFC3339))
+		st.VolumeID, f.Error(), st.ExpiresAt.UTC().Format(time.RFC3339), retryAt.UTC().Format(time.RFC3339)))
 }
 
 // Removed drops the volume's series.

@@ -23,7 +23,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"k8s.io/client-go/tools/events"
 
 	"github.com/burner-operator/burner-operator/internal/csi/storage"
 	"github.com/burner-operator/burner-operator/internal/failure"
@@ -42,8 +41,8 @@ func volume() storage.State {
 // The event on the pod names the reason and the times, never a token.
 func TestReporterSeriesAndEvents(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	recorder := events.NewFakeRecorder(10)
-	r := New(reg, recorder)
+	warner := &warnings{}
+	r := New(reg, warner)
 	st := volume()
 	r.Current(st, true)
 	r.Current(st, false) // resumed after a restart: no new token counted
@@ -57,9 +56,13 @@ func TestReporterSeriesAndEvents(t *testing.T) {
 	if got := testutil.ToFloat64(r.refreshAt.WithLabelValues("csi-1", "shop", "app-0")); got != float64(t0.Add(50*time.Second).Unix()) {
 		t.Fatalf("next refresh %v", got)
 	}
-	event := <-recorder.Events
-	if !strings.HasPrefix(event, "Warning UpstreamError ") || !strings.Contains(event, "csi-1") ||
-		!strings.Contains(event, "UpstreamError: the API answered 503") || strings.Contains(event, "eyJ") {
+	if len(warner.got) != 1 {
+		t.Fatalf("%d events", len(warner.got))
+	}
+	if event := warner.got[0]; !strings.HasPrefix(event, "shop/app-0 UpstreamError RefreshToken ") ||
+		!strings.Contains(event, "csi-1") || !strings.Contains(event, "UpstreamError: the API answered 503") ||
+		!strings.Contains(event, "until 2026-12-05T18:01:00Z, next attempt at 2026-12-05T18:00:50Z") ||
+		strings.Contains(event, "eyJ") {
 		t.Fatalf("event %q", event)
 	}
 	r.Current(st, true)
@@ -73,4 +76,10 @@ func TestReporterSeriesAndEvents(t *testing.T) {
 	if _, err := reg.Gather(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+type warnings struct{ got []string }
+
+func (w *warnings) Warn(pod mintapi.PodRef, reason, action, note string) {
+	w.got = append(w.got, pod.String()+" "+reason+" "+action+" "+note)
 }
