@@ -95,7 +95,7 @@ func TestServerWithRotatedCertificateAndPublishedCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := pod(t, ns, "app-0", volumeAttributes)
-	podToken := e.boundToken(t, p, mintapi.AudienceDefault)
+	podToken := env.BoundToken(t, p, mintapi.AudienceDefault)
 	eventually(t, "a token over verified TLS", func() bool {
 		_, err := client.Mint(ctx, request(p, volumeAttributes), podToken)
 		return err == nil

@@ -33,9 +33,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -106,54 +104,19 @@ func (e *endpoint) minted() []Request {
 	return append([]Request(nil), e.mints...)
 }
 
-// pod creates a ServiceAccount and a pod running as it with a CSI volume of the driver carrying attrs.
-func pod(t *testing.T, ns, name string, attrs map[string]string) *corev1.Pod {
-	t.Helper()
-	ctx := context.Background()
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}}
-	if err := env.Client.Create(ctx, sa); err != nil && !strings.Contains(err.Error(), "already exists") {
-		t.Fatal(err)
-	}
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PodSpec{
-			ServiceAccountName: "app",
-			Containers:         []corev1.Container{{Name: "app", Image: "app:1"}},
-			Volumes: []corev1.Volume{{Name: "burner", VolumeSource: corev1.VolumeSource{CSI: &corev1.CSIVolumeSource{
-				Driver: mintapi.DriverName, ReadOnly: new(true), VolumeAttributes: attrs}}}},
-		},
-	}
-	if err := env.Client.Create(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// boundToken is what the kubelet's tokenRequests give the node plugin: a token of the pod's ServiceAccount, bound to
-// the pod, for audience.
-func (e *endpoint) boundToken(t *testing.T, p *corev1.Pod, audience string) string {
-	t.Helper()
-	tr, err := e.kube.CoreV1().ServiceAccounts(p.Namespace).CreateToken(context.Background(), p.Spec.ServiceAccountName,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-			Audiences:      []string{audience},
-			BoundObjectRef: &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: p.Name, UID: p.UID},
-		}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Status.Token
-}
-
 func request(p *corev1.Pod, attrs map[string]string) mintapi.Request {
-	return mintapi.Request{Pod: mintapi.PodRef{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID),
-		ServiceAccount: p.Spec.ServiceAccountName}, VolumeID: "csi-1", NodeID: "node-a", Attributes: attrs}
+	return mintapi.Request{Pod: csitest.PodRef(p), VolumeID: "csi-1", NodeID: "node-a", Attributes: attrs}
+}
+
+func pod(t *testing.T, ns, name string, attrs map[string]string) *corev1.Pod {
+	return csitest.CreatePod(t, env.Client, ns, name, attrs)
 }
 
 func TestMintForThePodThatAsks(t *testing.T) {
 	e := newEndpoint(t)
 	ns := env.Namespace(t)
 	p := pod(t, ns, "app-0", volumeAttributes)
-	podToken := e.boundToken(t, p, mintapi.AudienceDefault)
+	podToken := env.BoundToken(t, p, mintapi.AudienceDefault)
 	tok, err := e.client.Mint(context.Background(), request(p, volumeAttributes), podToken)
 	if err != nil || tok.Value != csitest.TokenPrefix+"minted" {
 		t.Fatalf("Mint = %v, %v", tok, err)
@@ -178,7 +141,7 @@ func TestRefusalReachesTheNode(t *testing.T) {
 	e.answer = &failure.Error{Reason: burnerv1alpha1.ReasonPolicyDenied,
 		Message: `scope "transactions:submit" is not in the issuer's policy.allowedScopes`}
 	p := pod(t, env.Namespace(t), "app-0", volumeAttributes)
-	_, err := e.client.Mint(context.Background(), request(p, volumeAttributes), e.boundToken(t, p, mintapi.AudienceDefault))
+	_, err := e.client.Mint(context.Background(), request(p, volumeAttributes), env.BoundToken(t, p, mintapi.AudienceDefault))
 	if err == nil || err.Error() != `PolicyDenied: scope "transactions:submit" is not in the issuer's policy.allowedScopes` {
 		t.Fatalf("Mint = %v", err)
 	}
@@ -189,7 +152,7 @@ func TestInternalErrorIsNotForwarded(t *testing.T) {
 	e := newEndpoint(t)
 	e.answer = errors.New("reading Secret shop/key: connection reset by peer")
 	p := pod(t, env.Namespace(t), "app-0", volumeAttributes)
-	_, err := e.client.Mint(context.Background(), request(p, volumeAttributes), e.boundToken(t, p, mintapi.AudienceDefault))
+	_, err := e.client.Mint(context.Background(), request(p, volumeAttributes), env.BoundToken(t, p, mintapi.AudienceDefault))
 	if err == nil || !strings.HasPrefix(err.Error(), mintapi.ReasonMintEndpointUnavailable+": ") ||
 		strings.Contains(err.Error(), "Secret") {
 		t.Fatalf("Mint = %v", err)
@@ -203,7 +166,7 @@ func TestPodTokenRefusals(t *testing.T) {
 	p := pod(t, ns, "app-0", volumeAttributes)
 	other := pod(t, ns, "app-1", volumeAttributes)
 	gone := pod(t, ns, "app-2", volumeAttributes)
-	goneToken := e.boundToken(t, gone, mintapi.AudienceDefault)
+	goneToken := env.BoundToken(t, gone, mintapi.AudienceDefault)
 	if err := env.Client.Delete(context.Background(), gone, &clientDeleteNow); err != nil {
 		t.Fatal(err)
 	}
@@ -235,21 +198,21 @@ func TestPodTokenRefusals(t *testing.T) {
 		"garbage":        {request(p, volumeAttributes), "not-a-jwt", mintapi.ReasonPodTokenRejected},
 		"forged":         {request(p, volumeAttributes), forge(otherKey, time.Now().Add(time.Hour)), mintapi.ReasonPodTokenRejected},
 		"expired":        {request(p, volumeAttributes), forge(signer, time.Now().Add(-time.Minute)), mintapi.ReasonPodTokenRejected},
-		"wrong audience": {request(p, volumeAttributes), e.boundToken(t, p, "vault"), mintapi.ReasonPodTokenRejected},
-		"the apiserver's audience": {request(p, volumeAttributes), e.boundToken(t, p, issuer),
+		"wrong audience": {request(p, volumeAttributes), env.BoundToken(t, p, "vault"), mintapi.ReasonPodTokenRejected},
+		"the apiserver's audience": {request(p, volumeAttributes), env.BoundToken(t, p, issuer),
 			mintapi.ReasonPodTokenRejected},
-		"another pod's token":   {request(p, volumeAttributes), e.boundToken(t, other, mintapi.AudienceDefault), mintapi.ReasonPodTokenRejected},
+		"another pod's token":   {request(p, volumeAttributes), env.BoundToken(t, other, mintapi.AudienceDefault), mintapi.ReasonPodTokenRejected},
 		"a deleted pod's token": {request(gone, volumeAttributes), goneToken, mintapi.ReasonPodTokenRejected},
 		"claims another ServiceAccount": {func() mintapi.Request {
 			r := request(p, volumeAttributes)
 			r.Pod.ServiceAccount = "admin"
 			return r
-		}(), e.boundToken(t, p, mintapi.AudienceDefault), mintapi.ReasonPodTokenRejected},
+		}(), env.BoundToken(t, p, mintapi.AudienceDefault), mintapi.ReasonPodTokenRejected},
 		"asks for what the pod does not declare": {func() mintapi.Request {
 			attrs := maps.Clone(volumeAttributes)
 			attrs[mintapi.AttributeScopes] = "wallet:read,transactions:submit"
 			return request(p, attrs)
-		}(), e.boundToken(t, p, mintapi.AudienceDefault), mintapi.ReasonVolumeNotDeclared},
+		}(), env.BoundToken(t, p, mintapi.AudienceDefault), mintapi.ReasonVolumeNotDeclared},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := e.client.Mint(context.Background(), tc.req, tc.podToken)
@@ -274,7 +237,7 @@ func TestInvalidAttributes(t *testing.T) {
 	attrs := map[string]string{mintapi.AttributeIssuerName: "platform", mintapi.AttributeWalletAddress: wallet,
 		mintapi.AttributeTTLSeconds: "30"}
 	p := pod(t, env.Namespace(t), "app-0", attrs)
-	_, err := e.client.Mint(context.Background(), request(p, attrs), e.boundToken(t, p, mintapi.AudienceDefault))
+	_, err := e.client.Mint(context.Background(), request(p, attrs), env.BoundToken(t, p, mintapi.AudienceDefault))
 	if err == nil || !strings.HasPrefix(err.Error(), "InvalidSpec: csi.burner.aerosol.com/ttl-seconds") {
 		t.Fatalf("Mint = %v", err)
 	}

@@ -18,7 +18,6 @@ package driver
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,26 +90,22 @@ func startDriver(t testing.TB) *harness {
 	return h
 }
 
-// publishRequest is what the kubelet sends for an inline volume of this driver.
-func publishRequest(target string, attrs ...string) *csi.NodePublishVolumeRequest {
-	tokens, _ := json.Marshal(map[string]any{audience: map[string]any{"token": podTokenValue,
-		"expirationTimestamp": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}})
-	vc := map[string]string{
-		mintapi.AttributeIssuerKind: "ClusterBurnerIssuer", mintapi.AttributeIssuerName: "platform",
-		mintapi.AttributeWalletAddress: wallet, mintapi.AttributeTTLSeconds: "120",
-		contextPodName: "app-0", contextPodNamespace: "shop", contextPodUID: "uid-1", contextServiceAccount: "app",
-		contextEphemeral: "true", contextTokens: string(tokens),
-	}
-	for i := 0; i < len(attrs); i += 2 {
-		if attrs[i+1] == "<delete>" {
-			delete(vc, attrs[i])
+// publishRequest is what the kubelet sends for an inline volume of this driver, with volume context keys changed
+// (or deleted, "<delete>") by pairs of changes.
+func publishRequest(target string, changes ...string) *csi.NodePublishVolumeRequest {
+	req := csitest.PublishRequest("csi-0123abcd", target,
+		mintapi.PodRef{Namespace: "shop", Name: "app-0", UID: "uid-1", ServiceAccount: "app"},
+		map[string]string{mintapi.AttributeIssuerKind: "ClusterBurnerIssuer", mintapi.AttributeIssuerName: "platform",
+			mintapi.AttributeWalletAddress: wallet, mintapi.AttributeTTLSeconds: "120"},
+		podTokenValue, time.Now().Add(time.Hour))
+	for i := 0; i < len(changes); i += 2 {
+		if changes[i+1] == "<delete>" {
+			delete(req.VolumeContext, changes[i])
 		} else {
-			vc[attrs[i]] = attrs[i+1]
+			req.VolumeContext[changes[i]] = changes[i+1]
 		}
 	}
-	return &csi.NodePublishVolumeRequest{VolumeId: "csi-0123abcd", TargetPath: target, Readonly: true,
-		VolumeCapability: &csi.VolumeCapability{AccessType: &csi.VolumeCapability_Mount{
-			Mount: &csi.VolumeCapability_MountVolume{}}}, VolumeContext: vc}
+	return req
 }
 
 func TestPublishMountsTheFilesAndUnpublishRemovesThem(t *testing.T) {
