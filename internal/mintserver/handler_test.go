@@ -21,12 +21,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"maps"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -75,16 +72,7 @@ func newEndpoint(t *testing.T) *endpoint {
 		t.Fatal(err)
 	}
 	e := &endpoint{kube: kube, logs: &csitest.Logs{}}
-	srv := httptest.NewTLSServer(NewHandler(kube, mintapi.AudienceDefault, e.mint, e.logs.Logger()))
-	t.Cleanup(srv.Close)
-	ca := filepath.Join(t.TempDir(), "ca.crt")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}),
-		0o600); err != nil {
-		t.Fatal(err)
-	}
-	if e.client, err = mintapi.NewClient(mintapi.ClientConfig{URL: srv.URL, CAFile: ca}); err != nil {
-		t.Fatal(err)
-	}
+	e.client = csitest.MintEndpoint(t, NewHandler(kube, mintapi.AudienceDefault, e.mint, e.logs.Logger()))
 	return e
 }
 

@@ -25,9 +25,7 @@ import (
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"k8s.io/mount-utils"
 	"k8s.io/utils/clock"
@@ -76,17 +74,12 @@ func startDriver(t testing.TB) *harness {
 	srv := NewServer(Config{NodeID: "node-a", Manager: h.volumes, Store: store, Mounter: h.mounter,
 		Audience: audience, Log: log}, "test")
 	go func() { _ = srv.Serve(lis) }()
-	conn, err := grpc.NewClient("unix://"+h.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.node = csi.NewNodeClient(conn)
 	t.Cleanup(func() {
-		_ = conn.Close()
 		srv.Stop()
 		h.volumes.Stop()
 		h.logs.CheckNoTokens(t, podTokenValue)
 	})
+	h.node = csitest.DialNode(t, h.socket)
 	return h
 }
 

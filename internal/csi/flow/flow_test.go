@@ -23,11 +23,9 @@ package flow_test
 import (
 	"bytes"
 	"context"
-	"encoding/pem"
 	"fmt"
 	"io/fs"
 	"maps"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,9 +34,7 @@ import (
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -85,7 +81,7 @@ func startNode(t *testing.T) *node {
 		t.Fatal(err)
 	}
 	// The manager's endpoint, with a mint path that answers 60-second tokens on the node's clock, or refuses.
-	endpoint := httptest.NewUnstartedServer(mintserver.NewHandler(kube, mintapi.AudienceDefault,
+	minter := csitest.MintEndpoint(t, mintserver.NewHandler(kube, mintapi.AudienceDefault,
 		func(_ context.Context, req mintserver.Request) (mintapi.Token, error) {
 			if req.Spec.TTLSeconds > 60 {
 				return mintapi.Token{}, failure.New(burnerv1alpha1.ReasonPolicyDenied,
@@ -97,19 +93,7 @@ func startNode(t *testing.T) *node {
 			n.tokens = append(n.tokens, tok)
 			return mintapi.Token{Value: tok, ExpiresAt: n.clock.Now().Add(60 * time.Second).Truncate(time.Second)}, nil
 		}, n.logs.Logger()))
-	endpoint.EnableHTTP2 = true
-	endpoint.StartTLS()
-	t.Cleanup(endpoint.Close)
 	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.crt")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: endpoint.Certificate().Raw}),
-		0o600); err != nil {
-		t.Fatal(err)
-	}
-	minter, err := mintapi.NewClient(mintapi.ClientConfig{URL: endpoint.URL, CAFile: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if n.store, err = storage.New(filepath.Join(dir, "volumes"), n.clock); err != nil {
 		t.Fatal(err)
 	}
@@ -123,16 +107,11 @@ func startNode(t *testing.T) *node {
 	srv := driver.NewServer(driver.Config{NodeID: "node-a", Manager: volumes, Store: n.store,
 		Mounter: mount.NewFakeMounter(nil), Audience: mintapi.AudienceDefault, Log: n.logs.Logger()}, "test")
 	go func() { _ = srv.Serve(lis) }()
-	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.client = csi.NewNodeClient(conn)
 	t.Cleanup(func() {
-		_ = conn.Close()
 		srv.Stop()
 		volumes.Stop()
 	})
+	n.client = csitest.DialNode(t, socket)
 	return n
 }
 

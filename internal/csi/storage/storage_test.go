@@ -84,12 +84,13 @@ func TestWriteTokenSwapsAtomically(t *testing.T) {
 			}
 		})
 	}
-	// Refreshes come minutes apart; a millisecond apart is already far more swaps than a reader ever races with.
-	for n := 1; n <= 200; n++ {
+	// Refreshes come at least 10 s apart; 10 ms apart is already far more swaps than a reader ever races with (a
+	// reader fails only if two swaps happen during one open: see TestWriteTokenKeepsThePreviousDirectory).
+	for n := 1; n <= 100; n++ {
 		if err := s.WriteToken("vol-1", token(n)); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	stop.Store(true)
 	wg.Wait()
@@ -98,7 +99,7 @@ func TestWriteTokenSwapsAtomically(t *testing.T) {
 		t.Error(err)
 	}
 	got, err := s.ReadToken("vol-1")
-	if err != nil || got != token(200) {
+	if err != nil || got != token(100) {
 		t.Fatalf("ReadToken = %v, %v", got, err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -112,6 +113,31 @@ func TestWriteTokenSwapsAtomically(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(dir, FileToken))
 	if err != nil || fi.Mode().Perm() != 0o444 {
 		t.Fatalf("token file mode %v, %v", fi.Mode(), err)
+	}
+}
+
+// A reader that resolved ..data just before a swap still finds the directory it points to; the one before is removed.
+func TestWriteTokenKeepsThePreviousDirectory(t *testing.T) {
+	s := newStore(t)
+	dir := s.DataDir("vol-1")
+	if err := s.WriteToken("vol-1", token(1)); err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.Readlink(filepath.Join(dir, dataLink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteToken("vol-1", token(2)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, first, FileToken)); err != nil || string(got) != "token-1" {
+		t.Fatalf("the previous directory: %q, %v", got, err)
+	}
+	if err := s.WriteToken("vol-1", token(3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, first)); !os.IsNotExist(err) {
+		t.Fatalf("the directory two swaps old is still there: %v", err)
 	}
 }
 
