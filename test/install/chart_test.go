@@ -78,7 +78,8 @@ func TestHelmChartWithEveryOptionAppliesServerSide(t *testing.T) {
 		"deployment.apps/burner-ops", "serviceaccount/burner-manager", "poddisruptionbudget.policy/burner-ops",
 		"networkpolicy.networking.k8s.io/burner-ops", "servicemonitor.monitoring.coreos.com/burner-ops",
 		"prometheusrule.monitoring.coreos.com/burner-ops", "configmap/burner-ops-dashboard",
-		"service/burner-ops-metrics"} {
+		"service/burner-ops-metrics", "csidriver.storage.k8s.io/csi.burner.aerosol.com",
+		"daemonset.apps/burner-ops-csi-node", "service/burner-ops-mint", "secret/burner-ops-mint-cert"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run did not apply %s:\n%s", want, out)
 		}
