@@ -17,6 +17,7 @@ limitations under the License.
 package mintserver
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,7 +34,7 @@ import (
 	"github.com/burner-operator/burner-operator/internal/testenv"
 )
 
-// The whole TLS chain the manifests set up: cert-controller creates the CA and serving certificate in the Secret,
+// The whole TLS chain the manifests set up, from the manager's flags: cert-controller creates the CA and serving certificate in the Secret,
 // the (here simulated) kubelet mounts it in the manager, the server serves with it, the CA alone is published to a
 // ConfigMap, and the node plugin's client verifies the server against that CA by the Service's DNS name.
 func TestServerWithRotatedCertificateAndPublishedCA(t *testing.T) {
@@ -54,18 +55,22 @@ func TestServerWithRotatedCertificateAndPublishedCA(t *testing.T) {
 	}
 	certDir := t.TempDir()
 	dnsName := "burner-operator-mint." + ns + ".svc"
-	ready, err := AddCertRotator(mgr, CertOptions{Secret: keyOf(ns, "mint-cert"), CertDir: certDir, DNSName: dnsName,
-		CAConfigMap: keyOf(ns, "mint-ca")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	addr, err := testenv.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var o Options
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	o.BindFlags(fs, ns)
+	if err := fs.Parse([]string{"--mint-bind-address=" + addr, "--mint-cert-dir=" + certDir,
+		"--mint-cert-secret=mint-cert", "--mint-ca-configmap=mint-ca", "--mint-dns-name=" + dnsName}); err != nil {
+		t.Fatal(err)
+	}
 	e := newEndpoint(t)
-	if err := mgr.Add(&Server{Addr: addr, CertDir: certDir, Ready: ready, Log: e.logs.Logger(),
-		Handler: NewHandler(e.kube, mintapi.AudienceDefault, e.mint, e.logs.Logger())}); err != nil {
+	if !o.Enabled() || o.Audience != mintapi.AudienceDefault {
+		t.Fatalf("options %+v", o)
+	}
+	if err := Add(mgr, o, e.mint); err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = mgr.Start(ctx) }()

@@ -93,6 +93,7 @@ func TestHelmChartWithEveryOptionAppliesServerSide(t *testing.T) {
 		"topologySpreadConstraints", "HTTPS_PROXY", "mountPath: /etc/corporate-ca", "team: payments",
 		"--metrics-cert-path=", "secretName: burner-metrics-cert", "terminationGracePeriodSeconds: 60",
 		"serviceAccountName: burner-manager", "--zap-log-level=info",
+		"--mint-bind-address=:9444", "--mint-dns-name=burner-ops-mint." + ns + ".svc", "secretName: burner-ops-mint-cert",
 	} {
 		if !strings.Contains(text, want) && !strings.Contains(sigsyamlString(t, dep.Object), want) {
 			t.Errorf("Deployment lacks %q", want)

@@ -19,8 +19,8 @@
 {{- printf "%s/plugins/csi.burner.aerosol.com" .Values.csiDriver.kubeletDir -}}
 {{- end -}}
 
-{{/* The manager's flags, port, mount and volume for the mint endpoint; deployment.yaml includes these when
-csiDriver.enabled (with the flags of cmd/main.go that serve it). */}}
+{{/* The manager's flags (mintserver.Options), port, mount and volume for the mint endpoint; deployment.yaml
+includes them when csiDriver.enabled. */}}
 {{- define "burner-operator.csi.managerArgs" -}}
 - --mint-bind-address=:{{ .Values.csiDriver.mintPort }}
 - --mint-cert-dir={{ include "burner-operator.csi.mintCertDir" . }}
