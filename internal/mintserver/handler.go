@@ -88,9 +88,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req mintapi.Request
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	// Unknown fields are ignored, not refused: a node plugin one release ahead of the manager still gets its tokens.
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes)).Decode(&req); err != nil {
 		h.fail(w, req, &failure.Error{Reason: burnerv1alpha1.ReasonInvalidRequest, Message: "the request is not readable"})
 		return
 	}

@@ -182,7 +182,7 @@ func (m *Manager) start(st storage.State, minted bool) {
 func (m *Manager) takePodToken(v *volume, podToken mintapi.Token) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if podToken == v.state.PodToken {
+	if podToken.Value == v.state.PodToken.Value && podToken.ExpiresAt.Equal(v.state.PodToken.ExpiresAt) {
 		return nil
 	}
 	v.state.PodToken = podToken
