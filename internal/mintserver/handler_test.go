@@ -21,14 +21,18 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/golang-jwt/jwt/v5"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -255,3 +259,20 @@ func forgeToken(t *testing.T, key any, issuer string, p *corev1.Pod, saUID strin
 var clientDeleteNow = client.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}
 
 func keyOf(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
+
+// Only a POST of a readable request is considered; neither reaches the TokenReview.
+func TestRequestShape(t *testing.T) {
+	h := NewHandler(nil, mintapi.AudienceDefault, nil, logr.Discard())
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, mintapi.Path, nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Fatalf("GET answered %d", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, mintapi.Path, strings.NewReader("{not json")))
+	var a mintapi.FailureAnswer
+	if rec.Code != http.StatusBadRequest || json.NewDecoder(rec.Body).Decode(&a) != nil ||
+		a.Reason != burnerv1alpha1.ReasonInvalidRequest {
+		t.Fatalf("garbage answered %d %+v", rec.Code, a)
+	}
+}
