@@ -60,7 +60,7 @@ type Config struct {
 	Minter   Minter
 	Reporter Reporter // nil: nothing is reported
 	NodeID   string
-	Clock    clock.WithTicker // nil: the real clock
+	Clock    clock.Clock // nil: the real clock
 	Log      logr.Logger
 	// Jitter returns a number in [0, 1) that spreads the refreshes of volumes created together; nil: random.
 	Jitter func() float64
