@@ -52,6 +52,9 @@ type Request struct {
 	NodeID   string `json:"nodeID"`
 	// Attributes are the volume's attributes under AttributePrefix, as the pod spec declares them.
 	Attributes map[string]string `json:"attributes"`
+	// NeedBy is when the volume's current token expires (zero for a first mount): the per-key limiter serves the
+	// tokens about to expire first.
+	NeedBy time.Time `json:"needBy,omitzero"`
 }
 
 // PodRef is the pod a volume belongs to, as the kubelet tells the node plugin (podInfoOnMount). The manager believes

@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -54,6 +55,9 @@ type Request struct {
 	Pod mintapi.PodRef
 	// VolumeID and NodeID are what the node plugin says, for logs only.
 	VolumeID, NodeID string
+	// NeedBy is when the volume's current token expires, zero for a first mount: the limiter's priority (mint's
+	// Attempt.Call needBy). The node says it; at worst a node jumps its own pods' queue for its key.
+	NeedBy time.Time
 	// Spec is the volume's parsed attributes: a BurnerSession spec (Spec.SessionSpec) in Pod.Namespace.
 	Spec mintapi.Spec
 }
@@ -116,7 +120,8 @@ func (h *Handler) serve(ctx context.Context, podToken string, req mintapi.Reques
 	if err != nil {
 		return mintapi.Token{}, &failure.Error{Reason: burnerv1alpha1.ReasonInvalidSpec, Message: err.Error()}
 	}
-	return h.mint(ctx, Request{Pod: req.Pod, VolumeID: req.VolumeID, NodeID: req.NodeID, Spec: spec})
+	return h.mint(ctx, Request{Pod: req.Pod, VolumeID: req.VolumeID, NodeID: req.NodeID, Spec: spec,
+		NeedBy: req.NeedBy})
 }
 
 func rejected(format string, args ...any) *failure.Error {

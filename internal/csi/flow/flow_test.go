@@ -70,7 +70,8 @@ type node struct {
 	logs   *csitest.Logs
 
 	mu     sync.Mutex
-	tokens []string // every token the fake mint path issued
+	tokens []string    // every token the fake mint path issued
+	needBy []time.Time // and the needBy of each request
 }
 
 func startNode(t *testing.T) *node {
@@ -91,6 +92,7 @@ func startNode(t *testing.T) *node {
 			defer n.mu.Unlock()
 			tok := fmt.Sprintf("%s%s-%d", csitest.TokenPrefix, req.Pod.Name, len(n.tokens))
 			n.tokens = append(n.tokens, tok)
+			n.needBy = append(n.needBy, req.NeedBy)
 			return mintapi.Token{Value: tok, ExpiresAt: n.clock.Now().Add(60 * time.Second).Truncate(time.Second)}, nil
 		}, n.logs.Logger()))
 	dir := t.TempDir()
@@ -149,6 +151,11 @@ func TestVolumeFromMountToUnmount(t *testing.T) {
 	eventuallyWaiting(t, n.clock)
 	n.clock.Step(40 * time.Second)
 	eventually(t, "the refresh", func() bool { return n.file(t, "csi-flow-1") == csitest.TokenPrefix+"app-0-1" })
+	n.mu.Lock()
+	if !n.needBy[0].IsZero() || n.needBy[1].IsZero() {
+		t.Errorf("needBy of the mount %v and of the refresh %v", n.needBy[0], n.needBy[1])
+	}
+	n.mu.Unlock()
 
 	if _, err := n.client.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: "csi-flow-1",
 		TargetPath: target}); err != nil {

@@ -280,7 +280,8 @@ func (m *Manager) accept(st *storage.State, tok mintapi.Token) error {
 }
 
 func (m *Manager) request(st storage.State) mintapi.Request {
-	return mintapi.Request{Pod: st.Pod, VolumeID: st.VolumeID, NodeID: m.cfg.NodeID, Attributes: st.Attributes}
+	return mintapi.Request{Pod: st.Pod, VolumeID: st.VolumeID, NodeID: m.cfg.NodeID, Attributes: st.Attributes,
+		NeedBy: st.ExpiresAt}
 }
 
 // attemptTimeout bounds one refresh attempt by half the time the current token has left (at least 5 s, at most

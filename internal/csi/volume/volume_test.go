@@ -146,6 +146,11 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 	if n := e.minter.Count(); n != 3 {
 		t.Fatalf("%d calls for 2 refreshes", n)
 	}
+	// The limiter serves tokens about to expire first: a refresh says when the current one does, a mount does not.
+	calls := e.minter.Calls()
+	if !calls[0].Request.NeedBy.IsZero() || !calls[1].Request.NeedBy.Equal(t0.Add(60*time.Second)) {
+		t.Fatalf("needBy %v, %v", calls[0].Request.NeedBy, calls[1].Request.NeedBy)
+	}
 }
 
 // A failed refresh keeps the last good token, is reported, and is retried after the backoff, with a last chance
