@@ -83,6 +83,7 @@ func main() {
 	flag.StringVar(&metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "If set, HTTP/2 will be enabled for the metrics server")
 	zapOpts := zap.Options{}
+	o.Mint.BindFlags(flag.CommandLine, operator.PodNamespace())
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 

@@ -44,6 +44,7 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/mintserver"
 	internalcontroller "github.com/burner-operator/burner-operator/internal/controller"
 	"github.com/burner-operator/burner-operator/internal/secrets"
 )
@@ -78,6 +79,8 @@ type Options struct {
 	Clock clock.Clock
 	// HTTPClient, if set, is used for API calls (tests route it to the simulator).
 	HTTPClient *http.Client
+	// Mint configures the mint endpoint of the CSI node plugins (served only when enabled).
+	Mint mintserver.Options
 }
 
 // keyLimiterMetrics exports the per-key limiter of the manager built last (one per process outside tests).
@@ -165,12 +168,19 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 
-	if _, err := internalcontroller.Setup(mgr, api, internalcontroller.SetupOptions{
+	minter, err := internalcontroller.Setup(mgr, api, internalcontroller.SetupOptions{
 		ClusterResourceNamespace: o.ClusterResourceNamespace, Recorder: mgr.GetEventRecorder("burner-operator"),
 		Clock: o.Clock, Controller: controller.Options{MaxConcurrentReconciles: o.Concurrency},
 		Namespaces: namespaces, Limiter: limiter,
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
+	}
+	if o.Mint.Enabled() {
+		// The pods' volumes mint through the sessions' path: one limiter per key, one policy, one set of metrics.
+		if err := mintserver.Add(mgr, o.Mint, mintserver.FromMinter(minter)); err != nil {
+			return nil, err
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err

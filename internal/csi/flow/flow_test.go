@@ -17,7 +17,8 @@ limitations under the License.
 // Package flow_test runs a pod's token volume end to end on a real apiserver, without a kubelet: the node plugin's
 // gRPC server publishes the volume as the kubelet asks, its client calls the manager's endpoint over verified TLS
 // with the pod's bound ServiceAccount token, the endpoint reviews it, and the files are written, refreshed and
-// removed. Only the mint path behind the endpoint (the lead's internal/mint) and the mount itself are fakes.
+// removed. The mint path behind the endpoint is the manager's (internal/mint, an issuer and its policy, the per-key
+// limiter, the API simulator); only the mount itself is a fake.
 package flow_test
 
 import (
@@ -43,19 +44,51 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/burnersim"
 	"github.com/burner-operator/burner-operator/internal/csi/csitest"
 	"github.com/burner-operator/burner-operator/internal/csi/driver"
 	"github.com/burner-operator/burner-operator/internal/csi/storage"
 	"github.com/burner-operator/burner-operator/internal/csi/volume"
-	"github.com/burner-operator/burner-operator/internal/failure"
+	"github.com/burner-operator/burner-operator/internal/issuer"
+	"github.com/burner-operator/burner-operator/internal/mint"
 	"github.com/burner-operator/burner-operator/internal/mintapi"
 	"github.com/burner-operator/burner-operator/internal/mintserver"
+	"github.com/burner-operator/burner-operator/internal/secrets"
 	"github.com/burner-operator/burner-operator/internal/testenv"
 )
 
 var env *testenv.Env
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m, &env)) }
+
+const platformKey = "ak_test_platform"
+
+// platformNamespace holds the platform's key Secret, and the ClusterBurnerIssuer "platform" that the volumes name
+// uses it, Ready, with a policy of 60 s at most; made once for the package's tests.
+var platformNamespace = sync.OnceValue(func() string {
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "burner-system-"}}
+	must(env.Client.Create(ctx, ns))
+	must(env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "platform-key",
+		Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
+		Data: map[string][]byte{burnerv1alpha1.DefaultAPIKeySecretKey: []byte(platformKey)}}))
+	ci := &burnerv1alpha1.ClusterBurnerIssuer{ObjectMeta: metav1.ObjectMeta{Name: "platform"},
+		Spec: burnerv1alpha1.BurnerIssuerSpec{APIKeySecretRef: burnerv1alpha1.SecretKeySelector{Name: "platform-key"},
+			Policy: &burnerv1alpha1.IssuerPolicy{MaxTTLSeconds: new(int32(60))}}}
+	must(env.Client.Create(ctx, ci))
+	// The issuer reconciler's verdict, which the mint path waits for.
+	ci.Status.Conditions = []metav1.Condition{{Type: burnerv1alpha1.ConditionReady, Status: metav1.ConditionTrue,
+		Reason: burnerv1alpha1.ReasonKeyAvailable, LastTransitionTime: metav1.Now()}}
+	must(env.Client.Status().Update(ctx, ci))
+	return ns.Name
+})
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
 
 var attrs = map[string]string{
 	mintapi.AttributeIssuerKind: "ClusterBurnerIssuer", mintapi.AttributeIssuerName: "platform",
@@ -81,19 +114,33 @@ func startNode(t *testing.T) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The manager's endpoint, with a mint path that answers 60-second tokens on the node's clock, or refuses.
+	// The manager's endpoint, with the manager's mint path behind it: the platform's ClusterBurnerIssuer (policy:
+	// at most 60 s), its key, the per-key limiter and the API simulator, all on the node's clock.
+	sim := burnersim.New(burnersim.WithClock(n.clock), burnersim.WithKeys(platformKey))
+	url, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	api, err := burnerapi.New(url, burnerapi.WithClock(n.clock),
+		burnerapi.WithLimiter(burnerapi.NewKeyLimiter(1000, 1000, n.clock)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mintPath := mintserver.FromMinter(&mint.Minter{
+		Issuers: issuer.Resolver{Reader: env.Client, ClusterResourceNamespace: platformNamespace()},
+		Secrets: secrets.NewReader(env.Client, env.Client, env.Client, n.clock), API: api, Clock: n.clock,
+	})
 	minter := csitest.MintEndpoint(t, mintserver.NewHandler(kube, mintapi.AudienceDefault,
-		func(_ context.Context, req mintserver.Request) (mintapi.Token, error) {
-			if req.Spec.TTLSeconds > 60 {
-				return mintapi.Token{}, failure.New(burnerv1alpha1.ReasonPolicyDenied,
-					"spec.ttlSeconds %d exceeds the issuer's policy.maxTTLSeconds 60", req.Spec.TTLSeconds)
+		func(ctx context.Context, req mintserver.Request) (mintapi.Token, error) {
+			tok, err := mintPath(ctx, req)
+			if err == nil {
+				n.mu.Lock()
+				defer n.mu.Unlock()
+				n.tokens = append(n.tokens, tok.Value)
+				n.needBy = append(n.needBy, req.NeedBy)
 			}
-			n.mu.Lock()
-			defer n.mu.Unlock()
-			tok := fmt.Sprintf("%s%s-%d", csitest.TokenPrefix, req.Pod.Name, len(n.tokens))
-			n.tokens = append(n.tokens, tok)
-			n.needBy = append(n.needBy, req.NeedBy)
-			return mintapi.Token{Value: tok, ExpiresAt: n.clock.Now().Add(60 * time.Second).Truncate(time.Second)}, nil
+			return tok, err
 		}, n.logs.Logger()))
 	dir := t.TempDir()
 	if n.store, err = storage.New(filepath.Join(dir, "volumes"), n.clock); err != nil {
@@ -144,13 +191,16 @@ func TestVolumeFromMountToUnmount(t *testing.T) {
 	if _, err := n.client.NodePublishVolume(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	if got := n.file(t, "csi-flow-1"); got != csitest.TokenPrefix+"app-0-0" {
-		t.Fatalf("after the mount the volume holds %q", got)
+	if issued := n.issued(); len(issued) != 1 || n.file(t, "csi-flow-1") != issued[0] {
+		t.Fatalf("after the mount the volume does not hold the one token minted (%d minted)", len(issued))
 	}
 	// 40 s later (a third of the 60 s left) the node refreshes in place, proving the pod again.
 	eventuallyWaiting(t, n.clock)
 	n.clock.Step(40 * time.Second)
-	eventually(t, "the refresh", func() bool { return n.file(t, "csi-flow-1") == csitest.TokenPrefix+"app-0-1" })
+	eventually(t, "the refresh", func() bool {
+		issued := n.issued()
+		return len(issued) == 2 && n.file(t, "csi-flow-1") == issued[1]
+	})
 	n.mu.Lock()
 	if !n.needBy[0].IsZero() || n.needBy[1].IsZero() {
 		t.Errorf("needBy of the mount %v and of the refresh %v", n.needBy[0], n.needBy[1])
@@ -169,7 +219,7 @@ func TestVolumeFromMountToUnmount(t *testing.T) {
 	if got := len(n.issued()); got != 2 {
 		t.Fatalf("%d tokens issued for one mount and one refresh", got)
 	}
-	n.logs.CheckNoTokens(t, podToken)
+	n.logs.CheckNoTokens(t, append(n.issued(), podToken)...)
 	assertNotInEtcd(t, append(n.issued(), podToken))
 }
 
