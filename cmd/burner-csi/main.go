@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,6 +52,7 @@ var version = "dev"
 
 type options struct {
 	endpoint, nodeID, stateDir, metricsAddr string
+	registrationDir                         string
 	mint                                    mintapi.ClientConfig
 	audience                                string
 	tmpfs, podEvents                        bool
@@ -59,6 +61,9 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.endpoint, "endpoint", "unix:///csi/csi.sock", "The CSI socket the kubelet calls.")
+	flag.StringVar(&o.registrationDir, "registration-dir", "/var/lib/kubelet/plugins_registry",
+		"The kubelet's plugin registration directory, where the plugin registers itself (\"\": not at all, when a "+
+			"node-driver-registrar does it).")
 	flag.StringVar(&o.nodeID, "node-id", "", "This node's name (required; the DaemonSet passes spec.nodeName).")
 	flag.StringVar(&o.mint.URL, "mint-url", "", "The manager's mint endpoint, https://HOST[:PORT] (required).")
 	flag.StringVar(&o.mint.CAFile, "mint-ca-file", "",
@@ -131,6 +136,17 @@ func run(ctx context.Context, o options, log logr.Logger) error {
 		<-ctx.Done()
 		srv.GracefulStop()
 	}()
+	if o.registrationDir != "" {
+		// Registered once the CSI socket listens: the kubelet dials it as soon as it has the answer.
+		regLis, err := driver.Listen("unix://" + driver.RegistrationSocket(o.registrationDir))
+		if err != nil {
+			return err
+		}
+		reg := driver.NewRegistrationServer(&driver.Registration{
+			Endpoint: strings.TrimPrefix(o.endpoint, "unix://"), Log: log.WithName("registration")})
+		go func() { _ = reg.Serve(regLis) }()
+		defer reg.Stop()
+	}
 	log.Info("Serving CSI", "driver", mintapi.DriverName, "version", version, "endpoint", o.endpoint, "node", o.nodeID)
 	return srv.Serve(lis)
 }

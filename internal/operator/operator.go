@@ -44,8 +44,8 @@ import (
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
-	"github.com/burner-operator/burner-operator/internal/mintserver"
 	internalcontroller "github.com/burner-operator/burner-operator/internal/controller"
+	"github.com/burner-operator/burner-operator/internal/mintserver"
 	"github.com/burner-operator/burner-operator/internal/secrets"
 )
 
