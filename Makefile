@@ -179,6 +179,52 @@ build-installer: manifests generate kustomize ## Generate a consolidated YAML wi
 	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
 	"$(KUSTOMIZE)" build config/default > dist/install.yaml
 
+##@ Real node
+
+## A single-node cluster on this machine (test/realnode): etcd, kube-apiserver, kube-controller-manager,
+## kube-scheduler, a private containerd and a kubelet on 127.0.0.1, pods on the host network. Linux and root only.
+NODE_DIR ?= /tmp/burner-node
+NODE_IMAGES ?= $(LOCALBIN)/images
+## Debian's package names; containerd and runc run the pods, busybox-static fills the consumer image.
+NODE_DEPS = containerd runc busybox-static
+## The image of the manager on the node (built like the Dockerfile's: static, non-root); the e2e overlay names it.
+NODE_MANAGER_IMAGE = localhost/burner-operator:e2e
+
+.PHONY: node-deps
+node-deps: ## Install containerd, runc and busybox-static with apt if any is missing.
+	@missing=$$(for p in $(NODE_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing $$missing"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+
+.PHONY: node-bins
+node-bins: envtest-bins ## Build kubelet, kube-controller-manager and kube-scheduler from source once (hack/envtest-bins).
+	@hack/envtest-bins/build.sh "$(ENVTEST_ASSETS)" kube-scheduler kube-controller-manager kubelet
+
+.PHONY: node-images
+node-images: ## Build the manager, consumer and pause images as tarballs in bin/images (no registry, no daemon).
+	@mkdir -p "$(NODE_IMAGES)/src"
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o "$(NODE_IMAGES)/src/manager" ./cmd
+	cd hack/images && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$(NODE_IMAGES)/src/pause" ./pause && \
+	  go build -o "$(NODE_IMAGES)/src/images" .
+	"$(NODE_IMAGES)/src/images" -tag $(NODE_MANAGER_IMAGE) -out "$(NODE_IMAGES)/manager.tar" -user 65532:65532 \
+	  -entrypoint /manager "$(NODE_IMAGES)/src/manager=/manager"
+	"$(NODE_IMAGES)/src/images" -tag localhost/pause:e2e -out "$(NODE_IMAGES)/pause.tar" -user 65535:65535 \
+	  -entrypoint /pause "$(NODE_IMAGES)/src/pause=/pause"
+	"$(NODE_IMAGES)/src/images" -tag localhost/consumer:e2e -out "$(NODE_IMAGES)/consumer.tar" -entrypoint /bin/sh \
+	  /bin/busybox=/bin/busybox $(foreach a,sh cat date sleep echo,"/bin/$(a)->busybox")
+
+.PHONY: realnode
+realnode: ## Build bin/realnode, which starts and stops the node.
+	go build -o "$(LOCALBIN)/realnode" ./hack/realnode
+
+.PHONY: node-up
+node-up: node-deps node-bins node-images realnode ## Start the node (NODE_DIR); prints the KUBECONFIG to use.
+	"$(LOCALBIN)/realnode" up -dir "$(NODE_DIR)" -bins "$(ENVTEST_ASSETS)" -images "$(NODE_IMAGES)"
+
+.PHONY: node-down
+node-down: realnode ## Stop the node: nothing left running or mounted, NODE_DIR removed.
+	"$(LOCALBIN)/realnode" down -dir "$(NODE_DIR)"
+
 ##@ Deployment
 
 ifndef ignore-not-found

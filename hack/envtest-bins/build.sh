@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, etcd and kubectl from source into the directory setup-envtest reads, skipping the ones
-# already there, so a second run costs well under a second.
-# Usage: build.sh <dest-dir>
+# Builds Kubernetes v1.37.2 binaries from source into the directory setup-envtest reads, skipping the ones already
+# there, so a second run costs well under a second. The default set is the envtest control plane; the real node
+# (hack/realnode) adds kubelet, kube-controller-manager and kube-scheduler from the same pinned module.
+# Usage: build.sh <dest-dir> [binary...]
 set -euo pipefail
 dest=$1
+shift
+bins=("$@")
+[ ${#bins[@]} -gt 0 ] || bins=(etcd kubectl kube-apiserver)
 cd "$(dirname "$0")"
 mkdir -p "$dest"
 declare -A pkgs=(
   [etcd]=go.etcd.io/etcd/server/v3
   [kubectl]=k8s.io/kubernetes/cmd/kubectl
   [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
+  [kubelet]=k8s.io/kubernetes/cmd/kubelet
+  [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+  [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
 )
-for bin in etcd kubectl kube-apiserver; do
+for bin in "${bins[@]}"; do
   if [ -x "$dest/$bin" ]; then continue; fi
   echo "building $bin from source (minutes on a cold cache)..."
   start=$SECONDS

@@ -59,6 +59,9 @@ func StartProcess(logPath string, extraEnv []string, bin string, args ...string)
 // Pid is the child's process ID.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
 // Stop asks the process to shut down (SIGTERM), kills it if it has not exited within grace, and waits for it.
 func (p *Process) Stop(grace time.Duration) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
