@@ -253,6 +253,10 @@ func Down(dir string) error {
 			time.Sleep(time.Second)
 		}
 	}
+	// The pods' processes end with the namespace, a moment after its first process: until then their cgroups are busy.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = poll(ctx, func() (bool, error) { return removeCgroups() == nil, nil })
 	errs := []error{removeCgroups()}
 	for k, v := range st.Sysctls {
 		errs = append(errs, os.WriteFile("/proc/sys/"+k, []byte(v), 0o644))

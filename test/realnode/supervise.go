@@ -19,6 +19,7 @@ package realnode
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -49,15 +50,17 @@ func Supervise(dir, bins string) error {
 	if err := isolateMounts(d); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	sigCtx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// ctx ends at SIGTERM, or with the exit of any component as its cause.
+	ctx, exited := context.WithCancelCause(sigCtx)
+	defer exited(nil)
 	var running []*testenv.Process
 	defer func() {
 		for i := len(running) - 1; i >= 0; i-- {
 			running[i].Stop(20 * time.Second)
 		}
 	}()
-	exited := make(chan string, 8)
 	comps, err := components(d)
 	if err != nil {
 		return err
@@ -67,12 +70,13 @@ func Supervise(dir, bins string) error {
 		if c.name != "containerd" {
 			bin = filepath.Join(bins, c.name)
 		}
-		p, err := testenv.StartProcess(filepath.Join(d.logs(), c.name+".log"), nil, bin, c.args...)
+		log := filepath.Join(d.logs(), c.name+".log")
+		p, err := testenv.StartProcess(log, nil, bin, c.args...)
 		if err != nil {
 			return err
 		}
 		running = append(running, p)
-		go func(name string) { <-p.Done(); exited <- name }(c.name)
+		go func() { <-p.Done(); exited(fmt.Errorf("%s exited (see %s)", c.name, log)) }()
 		fmt.Printf("%s started %s (pid %d)\n", time.Now().Format(time.RFC3339), c.name, p.Pid())
 		if c.ready == nil {
 			continue
@@ -81,16 +85,15 @@ func Supervise(dir, bins string) error {
 		err = c.ready(readyCtx)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("%s not ready: %w", c.name, err)
+			return fmt.Errorf("%s not ready: %w", c.name, context.Cause(readyCtx))
 		}
 	}
-	select {
-	case <-ctx.Done():
-		fmt.Println("stopping")
-		return nil
-	case name := <-exited:
-		return fmt.Errorf("%s exited (see %s)", name, filepath.Join(d.logs(), name+".log"))
+	<-ctx.Done()
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err
 	}
+	fmt.Println("stopping")
+	return nil
 }
 
 func isolateMounts(d paths) error {
@@ -127,7 +130,9 @@ func components(d paths) ([]component, error) {
 			"--initial-cluster", "default=" + peerURL, "--listen-metrics-urls", "", "--unsafe-no-fsync"},
 			ready: httpReady(etcdURL+"/health", nil)},
 		{name: "kube-apiserver", args: []string{"--etcd-servers", etcdURL, "--bind-address", nodeName,
-			"--advertise-address", nodeName, "--secure-port", strconv.Itoa(APIServerPort), "--cert-dir", d.join("pki"),
+			"--advertise-address", nodeName,
+			// The kubernetes Service gets no endpoints (they may not be loopback): pods are told the address instead.
+			"--endpoint-reconciler-type", "none", "--secure-port", strconv.Itoa(APIServerPort), "--cert-dir", d.join("pki"),
 			"--tls-cert-file", pki("apiserver.crt"), "--tls-private-key-file", pki("apiserver.key"),
 			"--client-ca-file", pki("ca.crt"), "--service-cluster-ip-range", serviceRange,
 			"--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", pki("sa.pub"),
@@ -171,4 +176,3 @@ func httpReady(url string, tlsConfig *tls.Config) func(context.Context) error {
 		})
 	}
 }
-
