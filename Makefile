@@ -225,6 +225,12 @@ node-up: node-deps node-bins node-images realnode ## Start the node (NODE_DIR); 
 node-down: realnode ## Stop the node: nothing left running or mounted, NODE_DIR removed.
 	"$(LOCALBIN)/realnode" down -dir "$(NODE_DIR)"
 
+E2E_ARGS ?=
+.PHONY: test-e2e
+test-e2e: build build-installer node-deps node-bins node-images realnode kustomize helm ## Run test/e2e: on KUBECONFIG's cluster if set, else on a node it starts and stops.
+	KUBECTL="$(ENVTEST_ASSETS)/kubectl" KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" \
+	  go test -tags e2e -count=1 -timeout 40m -v ./test/e2e $(E2E_ARGS)
+
 ##@ Deployment
 
 ifndef ignore-not-found
