@@ -103,7 +103,11 @@ type BurnerSessionSpec struct {
 	Scopes []Scope `json:"scopes,omitempty"`
 
 	// ttlSeconds is the requested token lifetime. The API's expiresAt, not this value, decides when the token is
-	// refreshed.
+	// refreshed: with a third of the lifetime left, and at least 120 s before expiry, the time a kubelet may take
+	// to update a mounted copy of the Secret (worst measured 87 s) plus an API call and a retry. A pod that mounts
+	// the token Secret is safe from 240 on; below, the token is refreshed at half-life and a mounted copy may be
+	// expired for a while (the apiserver warns at admission, and the Ready message says so): read the Secret
+	// through the API instead, or raise ttlSeconds.
 	// +optional
 	// +kubebuilder:default=300
 	// +kubebuilder:validation:Minimum=60

@@ -50,5 +50,5 @@ const Recheck = time.Second
 
 // ShortLifetimeMessage explains ShortLifetime, in the Ready message and in its event.
 const ShortLifetimeMessage = "the token lifetime leaves less than the mount-sync margin before expiry: readers of " +
-	"the Secret always get a valid token, a copy mounted in a pod may briefly be expired; raise ttlSeconds to 180 " +
+	"the Secret always get a valid token, a copy mounted in a pod may briefly be expired; raise ttlSeconds to 240 " +
 	"or more"

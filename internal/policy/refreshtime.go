@@ -21,11 +21,13 @@ import (
 	"time"
 )
 
-// Refresh timing. A pod that mounts the token Secret sees a new token only after kubelet syncs the volume, which
-// takes up to about a minute (its sync period plus the Secret cache TTL). MountSyncMargin covers that plus the API
-// call and a retry, so a token is replaced at least this long before it expires whenever the lifetime allows.
+// Refresh timing. A pod that mounts the token Secret sees a new token only after the kubelet syncs the volume: its
+// pod resync (syncFrequency, 1m) with up to 50 % jitter. Measured on a real node (test/e2e, BENCHMARKS.md): median
+// 55 s, worst 87 s. MountSyncMargin covers the worst plus the API call (10 s timeout) and one retry (10 s backoff
+// and another call), so a token is replaced at least this long before it expires whenever the lifetime allows:
+// from a lifetime of twice the margin, 240 s, on (the refresh comes at half-life at the latest).
 const (
-	MountSyncMargin = 90 * time.Second
+	MountSyncMargin = 120 * time.Second
 	// refreshFraction: by default a token is replaced when a third of its lifetime is left (cert-manager's rule).
 	refreshFraction = 3
 	// jitterPercent spreads the refreshes of sessions created together over this share of their lifetime.

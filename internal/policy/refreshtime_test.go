@@ -30,12 +30,14 @@ func TestRefreshTime(t *testing.T) {
 		earliest, latest time.Duration
 		coversMountSync  bool
 	}{
-		// lead = lifetime/3 (100s) + up to 5% (15s): refresh 185s..200s after issue.
-		{"default 300s", 300 * time.Second, 185 * time.Second, 200 * time.Second, true},
+		// lifetime/3 (100s) < margin: lead = 120s + up to 5% (15s): refresh 165s..180s after issue.
+		{"default 300s", 300 * time.Second, 165 * time.Second, 180 * time.Second, true},
+		// lead = 120s + up to 12s, clamped to half the lifetime: exactly the margin is left.
+		{"shortest safe 240s", 240 * time.Second, 120 * time.Second, 120 * time.Second, true},
 		// lead = 1200s + up to 180s.
 		{"one hour", time.Hour, 2220 * time.Second, 2400 * time.Second, true},
-		// lifetime/3 = 60s < margin: lead = 90s + up to 9s.
-		{"180s", 180 * time.Second, 90 * time.Second, 90 * time.Second, true},
+		// lead = 120s + up to 9s, clamped to half the lifetime: the margin cannot be kept.
+		{"180s", 180 * time.Second, 90 * time.Second, 90 * time.Second, false},
 		// The margin cannot be kept: clamp to half the lifetime, and say so.
 		{"minimum 60s", 60 * time.Second, 30 * time.Second, 30 * time.Second, false},
 		{"120s", 120 * time.Second, 60 * time.Second, 60 * time.Second, false},
