@@ -228,10 +228,16 @@ node-down: realnode ## Stop the node: nothing left running or mounted, NODE_DIR 
 	"$(LOCALBIN)/realnode" down -dir "$(NODE_DIR)"
 
 E2E_ARGS ?=
+E2E_TEST = KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" \
+	go test -tags e2e -count=1 -parallel 8 -v ./test/e2e
 .PHONY: test-e2e
 test-e2e: build build-installer node-deps node-bins node-images realnode kustomize helm ## Run test/e2e: on KUBECONFIG's cluster if set, else on a node it starts and stops.
-	KUBECTL="$(ENVTEST_ASSETS)/kubectl" KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" \
-	  go test -tags e2e -count=1 -timeout 40m -v ./test/e2e $(E2E_ARGS)
+	$(E2E_TEST) -timeout 40m $(E2E_ARGS)
+
+BENCH_NODE_SESSIONS ?= 100
+.PHONY: bench-node
+bench-node: build build-installer node-deps node-bins node-images realnode kustomize helm ## Benchmark on the real node: BENCH_NODE_SESSIONS mounted sessions through two refreshes (BENCHMARKS.md).
+	E2E_BENCH=1 BENCH_NODE_SESSIONS=$(BENCH_NODE_SESSIONS) $(E2E_TEST) -timeout 60m -run '^TestBenchNode$$'
 
 ##@ Deployment
 

@@ -24,7 +24,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -501,25 +500,8 @@ type rss struct{ now, peak uint64 }
 
 // processRSS reads VmRSS and VmHWM (peak) of pid.
 func processRSS(pid int) rss {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return rss{}
-	}
-	var r rss
-	for line := range strings.SplitSeq(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseUint(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			r.now = kb << 10
-		case "VmHWM:":
-			r.peak = kb << 10
-		}
-	}
-	return r
+	u, _ := testenv.ProcessUsage(pid)
+	return rss{now: u.RSS, peak: u.PeakRSS}
 }
 
 // saveProfile fetches a pprof profile, retrying while the manager starts.

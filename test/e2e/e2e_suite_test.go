@@ -51,6 +51,8 @@ const simAddr = "127.0.0.1:18089"
 // The environment every test shares.
 var (
 	kubeconfig string
+	// node is the project's node when the tests started it (KUBECONFIG unset).
+	node       *realnode.Node
 	restConfig *rest.Config
 	cs         *kubernetes.Clientset
 	k8s        client.Client
@@ -74,7 +76,6 @@ func run(m *testing.M) int {
 		return 1
 	}
 	fmt.Printf("e2e artifacts (reads, delays; logs and objects on failure): %s\n", artifacts)
-	var node *realnode.Node
 	if kubeconfig = os.Getenv("KUBECONFIG"); kubeconfig == "" {
 		if node, err = startNode(); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: starting the node:", err)
@@ -103,7 +104,7 @@ func run(m *testing.M) int {
 	defer sim.Close()
 	code := m.Run()
 	if code != 0 {
-		dump(node)
+		dump()
 		fmt.Printf("e2e failed: node logs, objects and the pods' reads are in %s\n", artifacts)
 	}
 	return code
@@ -142,7 +143,7 @@ func connect() error {
 
 // dump copies what explains a failure into the artifacts: the node's component and pod logs, every object of the
 // test namespaces and the operator's, and the events.
-func dump(node *realnode.Node) {
+func dump() {
 	if node != nil {
 		_ = exec.Command("cp", "-r", filepath.Join(node.Dir, "logs"), filepath.Join(artifacts, "node-logs")).Run()
 		_ = exec.Command("cp", "-r", filepath.Join(node.Dir, "host", "var", "log", "pods"),
@@ -154,25 +155,17 @@ func dump(node *realnode.Node) {
 
 // kubectl runs kubectl against the cluster, with stdin if given.
 func kubectl(stdin []byte, args ...string) (string, error) {
-	bin, err := kubectlPath()
+	bin, err := testenv.Kubectl()
 	if err != nil {
 		return "", err
 	}
 	return runTool(stdin, bin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 }
 
-// kubectlPath is KUBECTL, or the kubectl `make envtest-bins` built.
-func kubectlPath() (string, error) {
-	if bin := os.Getenv("KUBECTL"); bin != "" {
-		return bin, nil
-	}
-	assets, err := testenv.Assets()
-	return filepath.Join(assets, "kubectl"), err
-}
-
-func kubectlBin(t *testing.T) string {
+// tool is a binary the Makefile builds into bin/ (testenv.Tool), e.g. tool(t, "HELM").
+func tool(t *testing.T, name string) string {
 	t.Helper()
-	bin, err := kubectlPath()
+	bin, err := testenv.Tool(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,9 +186,6 @@ func runTool(stdin []byte, bin string, args ...string) (string, error) {
 	}
 	return out.String(), nil
 }
-
-// tool is a binary the Makefile builds into bin/ (or names through the environment variable).
-func tool(env, name string) string { return envOr(env, filepath.Join(root, "bin", name)) }
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {

@@ -22,6 +22,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -53,13 +54,13 @@ const (
 // TestHelmChart installs the chart with the values of config/helm-values.yaml (the node's adaptations), checks that
 // it serves a session and its metrics, and uninstalls it (the CRDs stay, as the chart keeps them).
 func TestHelmChart(t *testing.T) {
-	if _, err := runTool(nil, tool("HELM", "helm"), "--kubeconfig", kubeconfig, "install", helmRelease,
+	if _, err := runTool(nil, tool(t, "HELM"), "--kubeconfig", kubeconfig, "install", helmRelease,
 		filepath.Join(root, "charts", "burner-operator"), "-n", helmNamespace, "--create-namespace",
 		"-f", filepath.Join(root, "test", "e2e", "config", "helm-values.yaml"), "--wait", "--timeout", "3m"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := runTool(nil, tool("HELM", "helm"), "--kubeconfig", kubeconfig, "uninstall", helmRelease,
+		if _, err := runTool(nil, tool(t, "HELM"), "--kubeconfig", kubeconfig, "uninstall", helmRelease,
 			"-n", helmNamespace, "--wait"); err != nil {
 			t.Error(err)
 		}
@@ -75,9 +76,29 @@ func TestHelmChart(t *testing.T) {
 }
 
 // TestInstallYAML deploys dist/install.yaml through the overlay config/install, checks the manager as a pod (probes,
-// lease, metrics), then runs the tests that need it, in parallel.
+// lease, metrics), then runs the tests that need it, in parallel. The pods reading mounted tokens see the manager
+// restarted and handed over on the way.
 func TestInstallYAML(t *testing.T) {
-	manifests, err := runTool(nil, tool("KUSTOMIZE", "kustomize"), "build", "--load-restrictor",
+	installOperator(t)
+	// The mounted reads take longest (two refreshes): they start first and run through every other test.
+	mounts := startMounts(t, "e2e-mount", mountLifetimes)
+	t.Run("probes pass", func(t *testing.T) { checkProbes(t, operatorNS, deployment) })
+	t.Run("lease held", func(t *testing.T) { leader(t) })
+	t.Run("metrics need a token", func(t *testing.T) { checkMetrics(t, operatorNS, metricsURL, metricsReader) })
+	t.Run("with the operator running", func(t *testing.T) {
+		t.Run("mounted tokens never expire", func(t *testing.T) { t.Parallel(); mounts.check(t) })
+		t.Run("restart and handover mint nothing", func(t *testing.T) { t.Parallel(); restarts(t) })
+		t.Run("deleting a session collects its Secret", func(t *testing.T) { t.Parallel(); garbageCollection(t) })
+		t.Run("kubectl burner", func(t *testing.T) { t.Parallel(); kubectlBurner(t) })
+		t.Run("short lifetime warned at admission", func(t *testing.T) { t.Parallel(); admissionWarning(t) })
+	})
+}
+
+// installOperator applies dist/install.yaml through the overlay config/install and waits for the manager; it is
+// deleted at the end unless the test failed.
+func installOperator(t *testing.T) {
+	t.Helper()
+	manifests, err := runTool(nil, tool(t, "KUSTOMIZE"), "build", "--load-restrictor",
 		"LoadRestrictionsNone", filepath.Join(root, "test", "e2e", "config", "install"))
 	if err != nil {
 		t.Fatal(err)
@@ -92,18 +113,6 @@ func TestInstallYAML(t *testing.T) {
 		}
 	})
 	waitAvailable(t, operatorNS, deployment)
-	t.Run("probes pass", func(t *testing.T) { checkProbes(t, operatorNS, deployment) })
-	t.Run("lease held", func(t *testing.T) { leader(t) })
-	t.Run("metrics need a token", func(t *testing.T) { checkMetrics(t, operatorNS, metricsURL, metricsReader) })
-
-	mounts := startMounts(t, mountLifetimes)
-	t.Run("with the operator running", func(t *testing.T) {
-		t.Run("mounted tokens never expire", func(t *testing.T) { t.Parallel(); mounts.check(t) })
-		t.Run("restart and handover mint nothing", func(t *testing.T) { t.Parallel(); restarts(t, mounts) })
-		t.Run("deleting a session collects its Secret", func(t *testing.T) { t.Parallel(); garbageCollection(t) })
-		t.Run("kubectl burner", func(t *testing.T) { t.Parallel(); kubectlBurner(t) })
-		t.Run("short lifetime warned at admission", func(t *testing.T) { t.Parallel(); admissionWarning(t) })
-	})
 }
 
 func waitAvailable(t *testing.T, ns, name string) {
@@ -149,7 +158,8 @@ func checkProbes(t *testing.T, ns, name string) {
 	}
 }
 
-// leader is the pod holding the leader-election Lease (its identity starts with the pod's name).
+// leader is the holder of the leader-election Lease: the manager's host name (here the node's: host network) and a
+// unique suffix per process.
 func leader(t *testing.T) string {
 	t.Helper()
 	var holder string
@@ -161,10 +171,27 @@ func leader(t *testing.T) string {
 		if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
 			return fmt.Errorf("lease %s has no holder", leaseName)
 		}
-		holder, _, _ = strings.Cut(*l.Spec.HolderIdentity, "_")
+		holder = *l.Spec.HolderIdentity
 		return nil
 	})
 	return holder
+}
+
+// leaderPod is the manager pod that acquired the lease, from its log (its identity names the node, not the pod).
+func leaderPod(t *testing.T) string {
+	t.Helper()
+	var name string
+	eventually(t, time.Minute, time.Second, "the leader's pod", func() error {
+		for _, p := range managerPods(t, operatorNS, deployment) {
+			log, err := cs.CoreV1().Pods(operatorNS).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(context.Background())
+			if err == nil && strings.Contains(string(log), "successfully acquired lease") {
+				name = p.Name
+				return nil
+			}
+		}
+		return errors.New("no manager pod logged that it acquired the lease")
+	})
+	return name
 }
 
 // checkMetrics scrapes the manager's metrics over HTTPS: refused without a token (401), served to a ServiceAccount

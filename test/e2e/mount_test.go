@@ -24,7 +24,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -52,20 +51,20 @@ type mountSession struct {
 	ttl       int32
 }
 
-// startMounts creates a session per lifetime, and a pod mounting each token Secret.
-func startMounts(t *testing.T, lifetimes []int32) *mounts {
+// startMounts creates, in namespace ns, a session per lifetime and a pod mounting each token Secret.
+func startMounts(t *testing.T, ns string, lifetimes []int32) *mounts {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	m := &mounts{ns: namespace(t, "e2e-mount")}
+	m := &mounts{ns: namespace(t, ns)}
 	var err error
 	if m.secrets, err = consumer.WatchSecrets(ctx, cs, m.ns); err != nil {
 		t.Fatal(err)
 	}
-	for _, ttl := range lifetimes {
-		s := mountSession{name: fmt.Sprintf("ttl-%d", ttl), ttl: ttl}
+	for i, ttl := range lifetimes {
+		s := mountSession{name: fmt.Sprintf("s%03d-ttl%d", i, ttl), ttl: ttl}
 		s.key = newSession(t, m.ns, s.name, ttl)
-		if _, err := cs.CoreV1().Pods(m.ns).Create(ctx, consumer.Pod(m.ns, "reader-"+s.name, s.name),
+		if _, err := cs.CoreV1().Pods(m.ns).Create(ctx, consumer.Pod(m.ns, s.name, s.name),
 			metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -74,55 +73,62 @@ func startMounts(t *testing.T, lifetimes []int32) *mounts {
 	return m
 }
 
-// check follows each pod until it has read refreshesToSee refreshes, then asserts that it never read an expired
-// token, that every refresh reached it, and that every token minted was written once. The reads and the delays go
-// to the artifacts.
+// check follows the pods until each has read refreshesToSee refreshes, then asserts that none read an expired
+// token, that every refresh reached its pod, and that every token minted was written once.
 func (m *mounts) check(t *testing.T) {
-	var mu sync.Mutex
+	results := m.follow(t)
 	var all []time.Duration
-	t.Cleanup(func() {
-		t.Logf("Secret-to-pod delay over %d refreshes: p50 %s, max %s", len(all),
-			consumer.Percentile(all, 50).Round(time.Second), consumer.Percentile(all, 100).Round(time.Second))
-	})
 	for _, s := range m.sessions {
-		t.Run(s.name, func(t *testing.T) {
-			t.Parallel()
-			res := m.follow(t, s)
-			mu.Lock()
-			all = append(all, res.Delays...)
-			mu.Unlock()
-			t.Logf("ttl %ds: %d reads, %d tokens seen, delays %v", s.ttl, res.Reads, res.Seen, rounded(res.Delays))
-			if len(res.Expired) > 0 {
-				t.Errorf("%d reads of an expired token, first %+v", len(res.Expired), res.Expired[0])
-			}
-			if res.Missed > 0 {
-				t.Errorf("%d refreshes never reached the pod", res.Missed)
-			}
-			if n, written := mints(s.key), len(m.secrets.Changes(s.name)); n != written {
-				t.Errorf("%d tokens minted, %d written to the Secret: a token was minted twice", n, written)
-			}
-		})
+		res := results[s.name]
+		all = append(all, res.Delays...)
+		t.Logf("%s: %d reads, %d tokens seen, delays %v", s.name, res.Reads, res.Seen, rounded(res.Delays))
+		if len(res.Expired) > 0 {
+			t.Errorf("%s: %d reads of an expired token, first %+v", s.name, len(res.Expired), res.Expired[0])
+		}
+		if res.Missed > 0 {
+			t.Errorf("%s: %d refreshes never reached the pod", s.name, res.Missed)
+		}
+		if n, written := mints(s.key), len(m.secrets.Changes(s.name)); n != written {
+			t.Errorf("%s: %d tokens minted, %d written to the Secret: a token was minted twice", s.name, n, written)
+		}
 	}
+	t.Logf("Secret-to-pod delay over %d refreshes: p50 %s, max %s", len(all),
+		consumer.Percentile(all, 50).Round(time.Second), consumer.Percentile(all, 100).Round(time.Second))
 }
 
-// follow polls the pod's reads until it has seen the first token and refreshesToSee more, or fails at two
-// lifetimes plus four minutes (pod start, a handover, a busy machine).
-func (m *mounts) follow(t *testing.T, s mountSession) consumer.Result {
-	pod := "reader-" + s.name
-	deadline := time.Now().Add(2*time.Duration(s.ttl)*time.Second + 4*time.Minute)
+// follow polls every pod's reads until each has seen the first token and refreshesToSee more, writing them to the
+// artifacts as it goes; it fails at two of the longest lifetimes plus four minutes (pod start, a handover, a busy
+// machine).
+func (m *mounts) follow(t *testing.T) map[string]consumer.Result {
+	var longest int32
+	for _, s := range m.sessions {
+		longest = max(longest, s.ttl)
+	}
+	deadline := time.Now().Add(2*time.Duration(longest)*time.Second + 4*time.Minute)
+	results := map[string]consumer.Result{}
 	for {
-		reads, err := consumer.Reads(context.Background(), cs, m.ns, pod)
-		changes := m.secrets.Changes(s.name)
-		res := consumer.Analyse(reads, changes)
-		if err == nil {
-			writeReads(t, s.name, reads, changes, res)
+		done := 0
+		var lastErr error
+		for _, s := range m.sessions {
+			if results[s.name].Seen > refreshesToSee {
+				done++
+				continue
+			}
+			reads, err := consumer.Reads(context.Background(), cs, m.ns, s.name)
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			changes := m.secrets.Changes(s.name)
+			results[s.name] = consumer.Analyse(reads, changes)
+			writeReads(t, s.name, reads, changes, results[s.name])
 		}
-		switch {
-		case err == nil && res.Seen > refreshesToSee:
-			return res
-		case time.Now().After(deadline):
-			t.Fatalf("pod %s read %d tokens (want %d) by the deadline; last error: %v", pod, res.Seen,
-				refreshesToSee+1, err)
+		if done == len(m.sessions) {
+			return results
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d pods read %d tokens by the deadline; last error: %v", done, len(m.sessions),
+				refreshesToSee+1, lastErr)
 		}
 		time.Sleep(15 * time.Second)
 	}

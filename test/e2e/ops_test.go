@@ -22,7 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,18 +34,32 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/testenv"
 )
 
 // restarts deletes the manager's pod, then adds a standby replica and deletes the leader: each time a new leader
-// takes over, and with every token valid it mints nothing.
-func restarts(t *testing.T, m *mounts) {
-	for _, s := range m.sessions {
-		waitReady(t, m.ns, s.name, 3*time.Minute)
+// takes over and, every token being valid for an hour, mints nothing.
+func restarts(t *testing.T) {
+	ns := namespace(t, "e2e-restart")
+	var keys []string
+	for i := range 3 {
+		keys = append(keys, newSession(t, ns, fmt.Sprintf("valid-%d", i), 3600))
 	}
-	before := mintsOf(m)
+	mintsOf := func() []int {
+		var n []int
+		for _, k := range keys {
+			n = append(n, mints(k))
+		}
+		return n
+	}
+	for i := range keys {
+		waitReady(t, ns, fmt.Sprintf("valid-%d", i), 2*time.Minute)
+	}
+	before := mintsOf()
 	handover := func(what string) {
 		old := leader(t)
-		if err := cs.CoreV1().Pods(operatorNS).Delete(context.Background(), old, metav1.DeleteOptions{}); err != nil {
+		if err := cs.CoreV1().Pods(operatorNS).Delete(context.Background(), leaderPod(t),
+			metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
@@ -58,21 +72,13 @@ func restarts(t *testing.T, m *mounts) {
 		t.Logf("%s: a new leader after %s", what, time.Since(start).Round(100*time.Millisecond))
 		// Long enough for the new leader to have reconciled every session.
 		time.Sleep(15 * time.Second)
-		if after := mintsOf(m); !maps.Equal(before, after) {
+		if after := mintsOf(); !slices.Equal(before, after) {
 			t.Errorf("%s: mints went from %v to %v with every token valid", what, before, after)
 		}
 	}
 	handover("the manager's pod deleted")
 	standby(t)
 	handover("the leader deleted with a standby running")
-}
-
-func mintsOf(m *mounts) map[string]int {
-	out := map[string]int{}
-	for _, s := range m.sessions {
-		out[s.name] = mints(s.key)
-	}
-	return out
 }
 
 // garbageCollection: the token Secret is owned by its session, so the controller-manager's garbage collector
@@ -102,9 +108,13 @@ func kubectlBurner(t *testing.T) {
 	ns := namespace(t, "e2e-cli")
 	key := newSession(t, ns, "cli", 3600)
 	waitReady(t, ns, "cli", 2*time.Minute)
+	// kubectl finds the plugin on PATH (runTool adds bin/); flags go after the plugin's name.
+	kubectlBin, err := testenv.Kubectl()
+	if err != nil {
+		t.Fatal(err)
+	}
 	burner := func(args ...string) (string, error) {
-		return runTool(nil, kubectlBin(t), append([]string{"burner"}, append(args, "-n", ns,
-			"--kubeconfig", kubeconfig)...)...)
+		return runTool(nil, kubectlBin, append([]string{"burner"}, append(args, "-n", ns, "--kubeconfig", kubeconfig)...)...)
 	}
 	ctx := context.Background()
 	secret, err := tokenSecret(ctx, ns, "cli")

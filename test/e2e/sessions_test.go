@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnersim"
 )
 
 // wallet is any valid address: the simulator mints for it, the tests count mints by API key.
@@ -77,7 +78,7 @@ func newSession(t *testing.T, ns, name string, ttl int32) string {
 }
 
 // mints is how many tokens the simulator issued for key.
-func mints(key string) int { return sim.Calls().MintsByKey[key] }
+func mints(key string) int { return sim.Calls().MintsByKey[burnersim.Fingerprint(key)] }
 
 // waitReady waits for a session's Ready condition (through kubectl wait, as the README tells users).
 func waitReady(t *testing.T, ns, name string, timeout time.Duration) {

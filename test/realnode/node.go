@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -330,4 +331,23 @@ func poll(ctx context.Context, check func() (bool, error)) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// Pids are the node's processes by component name (etcd, kube-apiserver, containerd, kubelet, ...), found in /proc
+// by their binary's name and an argument under the node's directory.
+func (n *Node) Pids() map[string]int {
+	pids := map[string]int{}
+	entries, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, e := range entries {
+		data, err := os.ReadFile(e)
+		if err != nil || !strings.Contains(string(data), n.Dir) {
+			continue
+		}
+		argv0, _, _ := strings.Cut(string(data), "\x00")
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(e)))
+		if err == nil {
+			pids[filepath.Base(argv0)] = pid
+		}
+	}
+	return pids
 }

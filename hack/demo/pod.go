@@ -1,0 +1,70 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/burner-operator/burner-operator/test/consumer"
+)
+
+// watchPod runs a pod that mounts the session's token Secret and prints the expiry it reads every 500 ms, and
+// reports each new expiry the pod reads. It returns once the pod read a refreshed token when stopAtRefresh is set,
+// or when ctx ends.
+func watchPod(ctx context.Context, cs kubernetes.Interface, stopAtRefresh bool) (bool, error) {
+	pod := consumer.Pod(demoNS, "reader", session)
+	if _, err := cs.CoreV1().Pods(demoNS).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return false, err
+	}
+	say("Pod/%s mounts Secret/%s at %s and prints its expiresAt every 500 ms", pod.Name, session, consumer.MountPath)
+	seen := 0
+	var last string
+	for ctx.Err() == nil {
+		// The log stream opens once the container runs, and ends if the pod's log rotates: open it again.
+		stream, err := cs.CoreV1().Pods(demoNS).GetLogs(pod.Name, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+		if err != nil {
+			time.Sleep(time.Second)
+			continue
+		}
+		sc := bufio.NewScanner(stream)
+		for sc.Scan() {
+			expiresAt := sc.Text()
+			if expiresAt == last || expiresAt == "" {
+				continue
+			}
+			last = expiresAt
+			seen++
+			what := "the pod reads its first token"
+			if seen > 1 {
+				what = "the pod reads a refreshed token"
+			}
+			say("%s from its mount: expiresAt %s (%s left)", what, expiresAt, untilRFC3339(expiresAt))
+			if seen > 1 && stopAtRefresh {
+				_ = stream.Close()
+				return true, nil
+			}
+		}
+		_ = stream.Close()
+	}
+	return seen > 1, ctx.Err()
+}
