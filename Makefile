@@ -120,8 +120,10 @@ build: manifests generate fmt vet ## Build the manager, the CSI node plugin, the
 	go build -o bin/burner-sim ./cmd/burner-sim
 	go build -o bin/kubectl-burner ./cmd/kubectl-burner
 
+# The demo runs on the real node where the machine can run containers (Linux, root, containerd), else without pods.
+DEMO_ON_NODE := $(shell [ "$$(uname -s)" = Linux ] && [ "$$(id -u)" = 0 ] && command -v containerd >/dev/null && echo yes)
 .PHONY: demo
-demo: build envtest-bins ## Run the operator end to end on a local control plane (DEMO_DURATION=90s: non-interactive).
+demo: build envtest-bins $(if $(DEMO_ON_NODE),node-bins node-images realnode) ## Run the operator end to end, a pod reading the token where the machine can (DEMO_DURATION=5m: non-interactive).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo
 
 BENCH_SESSIONS ?= 1000
