@@ -33,8 +33,16 @@ import (
 // or when ctx ends.
 func watchPod(ctx context.Context, cs kubernetes.Interface, stopAtRefresh bool) (bool, error) {
 	pod := consumer.Pod(demoNS, "reader", session)
-	if _, err := cs.CoreV1().Pods(demoNS).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		return false, err
+	// The namespace is new: pods are refused until the controller-manager has given it its default ServiceAccount.
+	for {
+		_, err := cs.CoreV1().Pods(demoNS).Create(ctx, pod, metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return false, err
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	say("Pod/%s mounts Secret/%s at %s and prints its expiresAt every 500 ms", pod.Name, session, consumer.MountPath)
 	seen := 0

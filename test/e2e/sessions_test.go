@@ -37,7 +37,8 @@ import (
 // wallet is any valid address: the simulator mints for it, the tests count mints by API key.
 const wallet = "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy"
 
-// namespace creates a namespace for one test; it is deleted at the end unless the test failed (the dump shows it).
+// namespace creates a namespace for one test, ready for pods; it is deleted at the end unless the test failed (the
+// dump shows it).
 func namespace(t *testing.T, name string) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
@@ -48,6 +49,11 @@ func namespace(t *testing.T, name string) string {
 		if !t.Failed() {
 			_ = k8s.Delete(context.Background(), ns)
 		}
+	})
+	// Pods are refused until the controller-manager has given the namespace its default ServiceAccount.
+	eventually(t, time.Minute, 200*time.Millisecond, "the default ServiceAccount in "+name, func() error {
+		_, err := cs.CoreV1().ServiceAccounts(name).Get(context.Background(), "default", metav1.GetOptions{})
+		return err
 	})
 	return name
 }
