@@ -270,5 +270,10 @@ func standby(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments(operatorNS).Create(ctx, s, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			_ = cs.AppsV1().Deployments(operatorNS).Delete(context.Background(), s.Name, metav1.DeleteOptions{})
+		}
+	})
 	waitAvailable(t, operatorNS, s.Name)
 }
