@@ -79,7 +79,8 @@ func TestHelmChartWithEveryOptionAppliesServerSide(t *testing.T) {
 		"networkpolicy.networking.k8s.io/burner-ops", "servicemonitor.monitoring.coreos.com/burner-ops",
 		"prometheusrule.monitoring.coreos.com/burner-ops", "configmap/burner-ops-dashboard",
 		"service/burner-ops-metrics", "csidriver.storage.k8s.io/csi.burner.aerosol.com",
-		"daemonset.apps/burner-ops-csi-node", "service/burner-ops-mint", "secret/burner-ops-mint-cert"} {
+		"daemonset.apps/burner-ops-csi-node", "service/burner-ops-mint", "secret/burner-ops-mint-cert",
+		"validatingadmissionpolicy.admissionregistration.k8s.io/burner-ops-mount-safe-lifetime"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run did not apply %s:\n%s", want, out)
 		}
@@ -92,7 +93,8 @@ func TestHelmChartWithEveryOptionAppliesServerSide(t *testing.T) {
 		"registry.example.com/burner-operator@sha256:0123", "priorityClassName: system-cluster-critical",
 		"topologySpreadConstraints", "HTTPS_PROXY", "mountPath: /etc/corporate-ca", "team: payments",
 		"--metrics-cert-path=", "secretName: burner-metrics-cert", "terminationGracePeriodSeconds: 60",
-		"serviceAccountName: burner-manager", "--zap-log-level=info",
+		"serviceAccountName: burner-manager", "--zap-log-level=info", "hostNetwork: true",
+		"--health-probe-bind-address=:18081", "containerPort: 18081",
 		"--mint-bind-address=:9444", "--mint-dns-name=burner-ops-mint." + ns + ".svc", "secretName: burner-ops-mint-cert",
 	} {
 		if !strings.Contains(text, want) && !strings.Contains(sigsyamlString(t, dep.Object), want) {
