@@ -33,11 +33,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnersim"
@@ -130,6 +132,8 @@ func connect() error {
 	}
 	cfg.QPS, cfg.Burst = 50, 100
 	restConfig = cfg
+	// The tests' clients log nothing worth reading; the manager's logs are in its pods.
+	ctrllog.SetLogger(logr.Discard())
 	if cs, err = kubernetes.NewForConfig(cfg); err != nil {
 		return err
 	}

@@ -184,7 +184,7 @@ func leaderPod(t *testing.T) string {
 	eventually(t, time.Minute, time.Second, "the leader's pod", func() error {
 		for _, p := range managerPods(t, operatorNS, deployment) {
 			log, err := cs.CoreV1().Pods(operatorNS).GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(context.Background())
-			if err == nil && strings.Contains(string(log), "successfully acquired lease") {
+			if err == nil && strings.Contains(strings.ToLower(string(log)), "successfully acquired lease") {
 				name = p.Name
 				return nil
 			}
