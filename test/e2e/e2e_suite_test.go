@@ -28,8 +28,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,6 +88,15 @@ func run(m *testing.M) int {
 		}
 		kubeconfig = node.Kubeconfig
 		fmt.Printf("node Ready in %.1fs (%s)\n", node.Started.Seconds(), node.Dir)
+		// Interrupted (Ctrl-C, go test's timeout signal aside), the node is still stopped.
+		interrupted := make(chan os.Signal, 1)
+		signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-interrupted
+			fmt.Fprintln(os.Stderr, "e2e: interrupted, stopping the node")
+			_ = realnode.Down(node.Dir)
+			os.Exit(1)
+		}()
 	}
 	defer func() {
 		if node != nil {
