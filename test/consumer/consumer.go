@@ -24,7 +24,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,7 +34,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/utils/ptr"
 )
 
 const (
@@ -53,16 +52,16 @@ func Pod(namespace, name, secretName string) *corev1.Pod {
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: map[string]string{"app": "burner-consumer"}},
 		Spec: corev1.PodSpec{
 			HostNetwork:                   true,
-			TerminationGracePeriodSeconds: ptr.To[int64](1),
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65534),
+			TerminationGracePeriodSeconds: new(int64(1)),
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: new(true), RunAsUser: new(int64(65534)),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 			Containers: []corev1.Container{{
 				Name: "reader", Image: Image, ImagePullPolicy: corev1.PullNever,
 				Command: []string{"/bin/sh", "-c",
 					"while true; do echo \"$(cat " + MountPath + "/" + keyExpiresAt + ")\"; sleep 0.5; done"},
 				VolumeMounts: []corev1.VolumeMount{{Name: "token", MountPath: MountPath, ReadOnly: true}},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
-					ReadOnlyRootFilesystem: ptr.To(true),
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: new(false),
+					ReadOnlyRootFilesystem: new(true),
 					Capabilities:           &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
 			}},
 			Volumes: []corev1.Volume{{Name: "token",
@@ -193,8 +192,7 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	s := slices.Sorted(slices.Values(ds))
 	i := int(float64(len(s))*p/100+0.5) - 1
 	return s[min(max(i, 0), len(s)-1)]
 }

@@ -164,7 +164,8 @@ func dump() {
 		_ = exec.Command("cp", "-r", filepath.Join(node.Dir, "host", "var", "log", "pods"),
 			filepath.Join(artifacts, "pod-logs")).Run()
 	}
-	out, _ := kubectl(nil, "get", "all,burnersessions,burnerissuers,clusterburnerissuers,leases,events", "-A", "-o", "yaml")
+	out, _ := kubectl(nil, "get", "all,burnersessions,burnerissuers,clusterburnerissuers,leases,events", "-A",
+		"-o", "yaml")
 	_ = os.WriteFile(filepath.Join(artifacts, "objects.yaml"), []byte(out), 0o644)
 }
 

@@ -41,12 +41,12 @@ import (
 // takes over and, every token being valid for an hour, mints nothing.
 func restarts(t *testing.T) {
 	ns := namespace(t, "e2e-restart")
-	var keys []string
-	for i := range 3 {
+	keys := make([]string, 0, 3)
+	for i := range cap(keys) {
 		keys = append(keys, newSession(t, ns, fmt.Sprintf("valid-%d", i), 3600))
 	}
 	mintsOf := func() []int {
-		var n []int
+		n := make([]int, 0, len(keys))
 		for _, k := range keys {
 			n = append(n, mints(k))
 		}

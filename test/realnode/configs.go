@@ -29,8 +29,12 @@ import (
 // The node's fixed addresses, all on loopback. Pods use the host network, so an in-cluster client reaches the
 // apiserver at 127.0.0.1:APIServerPort (the kubernetes Service's ClusterIP is not routed: no kube-proxy).
 const (
-	nodeName      = "127.0.0.1" // --hostname-override: the node's name and address
-	serviceIP     = "10.0.0.1"  // the kubernetes Service, first address of serviceRange
+	nodeName = "127.0.0.1" // --hostname-override: the node's name and address
+	// Component names: their binaries and logs.
+	kubeAPIServer = "kube-apiserver"
+	kubelet       = "kubelet"
+	containerd    = "containerd"
+	serviceIP     = "10.0.0.1" // the kubernetes Service, first address of serviceRange
 	serviceRange  = "10.0.0.0/24"
 	APIServerPort = 16443
 	etcdPort      = 12379
@@ -110,7 +114,8 @@ func containerdConfig(d paths) string {
 root = "DIR/containerd/root"
 state = "DIR/containerd/state"
 disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp"]
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp"]
 
 [grpc]
   address = "DIR/containerd/containerd.sock"

@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,7 +82,7 @@ func Supported() error {
 	if os.Geteuid() != 0 {
 		return errors.New("a real node needs root (containerd and the kubelet mount and create cgroups)")
 	}
-	for _, bin := range []string{"containerd", "runc", "ctr"} {
+	for _, bin := range []string{containerd, "runc", "ctr"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return fmt.Errorf("a real node needs %s (make node-deps installs containerd and runc)", bin)
 		}
@@ -99,7 +100,7 @@ func Up(ctx context.Context, cfg Config) (*Node, error) {
 	if st, err := readState(d); err == nil && alive(st.Pid) {
 		return nil, fmt.Errorf("a node is already running from %s (pid %d): stop it first", cfg.Dir, st.Pid)
 	}
-	for _, bin := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"} {
+	for _, bin := range []string{"etcd", kubeAPIServer, "kube-controller-manager", "kube-scheduler", kubelet} {
 		if _, err := os.Stat(filepath.Join(cfg.Bins, bin)); err != nil {
 			return nil, fmt.Errorf("%w (make node-bins builds it)", err)
 		}
@@ -282,8 +283,8 @@ func removeCgroups() error {
 			}
 			return nil
 		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			if err := os.Remove(dirs[i]); err != nil && !errors.Is(err, os.ErrNotExist) {
+		for _, dir := range slices.Backward(dirs) {
+			if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
 			}
 		}

@@ -41,13 +41,13 @@ type identity struct {
 // identities: the apiserver's serving and kubelet-client certificates, the admin (the kubeconfig users and tests
 // get), the controller-manager, the scheduler and the kubelet (a node client with its own serving certificate).
 var identities = []identity{
-	{name: "apiserver", cn: "kube-apiserver", server: true},
+	{name: "apiserver", cn: kubeAPIServer, server: true},
 	{name: "apiserver-kubelet-client", cn: "kube-apiserver-kubelet-client", orgs: []string{"system:masters"}},
 	{name: "admin", cn: "burner-node-admin", orgs: []string{"system:masters"}},
 	{name: "controller-manager", cn: "system:kube-controller-manager"},
 	{name: "scheduler", cn: "system:kube-scheduler"},
 	{name: "kubelet-client", cn: "system:node:" + nodeName, orgs: []string{"system:nodes"}},
-	{name: "kubelet", cn: nodeName, server: true},
+	{name: kubelet, cn: nodeName, server: true},
 }
 
 // writePKI writes the CA, every identity's certificate and key, and the service-account signing key pair under dir.

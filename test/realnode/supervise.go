@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -57,8 +58,8 @@ func Supervise(dir, bins string) error {
 	defer exited(nil)
 	var running []*testenv.Process
 	defer func() {
-		for i := len(running) - 1; i >= 0; i-- {
-			running[i].Stop(20 * time.Second)
+		for _, p := range slices.Backward(running) {
+			p.Stop(20 * time.Second)
 		}
 	}()
 	comps, err := components(d)
@@ -67,7 +68,7 @@ func Supervise(dir, bins string) error {
 	}
 	for _, c := range comps {
 		bin := c.name
-		if c.name != "containerd" {
+		if c.name != containerd {
 			bin = filepath.Join(bins, c.name)
 		}
 		log := filepath.Join(d.logs(), c.name+".log")
@@ -129,7 +130,7 @@ func components(d paths) ([]component, error) {
 			"--advertise-client-urls", etcdURL, "--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
 			"--initial-cluster", "default=" + peerURL, "--listen-metrics-urls", "", "--unsafe-no-fsync"},
 			ready: httpReady(etcdURL+"/health", nil)},
-		{name: "kube-apiserver", args: []string{"--etcd-servers", etcdURL, "--bind-address", nodeName,
+		{name: kubeAPIServer, args: []string{"--etcd-servers", etcdURL, "--bind-address", nodeName,
 			"--advertise-address", nodeName,
 			// The kubernetes Service gets no endpoints (they may not be loopback): pods are told the address instead.
 			"--endpoint-reconciler-type", "none", "--secure-port", strconv.Itoa(APIServerPort), "--cert-dir", d.join("pki"),
@@ -142,24 +143,27 @@ func components(d paths) ([]component, error) {
 			"--kubelet-client-key", pki("apiserver-kubelet-client.key"), "--kubelet-certificate-authority", pki("ca.crt")},
 			ready: httpReady(apiserverURL+"/readyz",
 				&tls.Config{Certificates: []tls.Certificate{admin}, InsecureSkipVerify: true})}, //nolint:gosec // loopback
-		{name: "containerd", args: []string{"--config", d.join("containerd", "config.toml")},
+		{name: containerd, args: []string{"--config", d.join("containerd", "config.toml")},
 			ready: func(ctx context.Context) error {
 				return poll(ctx, func() (bool, error) { _, err := os.Stat(d.socket()); return err == nil, nil })
 			}},
-		{name: "kube-controller-manager", args: []string{"--kubeconfig", d.componentKubeconfig("controller-manager"),
-			"--authentication-kubeconfig", d.componentKubeconfig("controller-manager"),
-			"--authorization-kubeconfig", d.componentKubeconfig("controller-manager"),
-			"--bind-address", nodeName, "--secure-port", "10257", "--leader-elect=false",
+		{name: "kube-controller-manager", args: append(controlLoopArgs(d, "controller-manager", 10257),
 			"--use-service-account-credentials", "--service-account-private-key-file", pki("sa.key"),
 			"--root-ca-file", pki("ca.crt"), "--cluster-signing-cert-file", pki("ca.crt"),
-			"--cluster-signing-key-file", pki("ca.key")}},
-		{name: "kube-scheduler", args: []string{"--kubeconfig", d.componentKubeconfig("scheduler"),
-			"--authentication-kubeconfig", d.componentKubeconfig("scheduler"),
-			"--authorization-kubeconfig", d.componentKubeconfig("scheduler"),
-			"--bind-address", nodeName, "--secure-port", "10259", "--leader-elect=false"}},
-		{name: "kubelet", args: []string{"--config", d.join("kubelet-config.yaml"),
+			"--cluster-signing-key-file", pki("ca.key"))},
+		{name: "kube-scheduler", args: controlLoopArgs(d, "scheduler", 10259)},
+		{name: kubelet, args: []string{"--config", d.join("kubelet-config.yaml"),
 			"--kubeconfig", d.componentKubeconfig("kubelet-client"), "--hostname-override", nodeName}},
 	}, nil
+}
+
+// controlLoopArgs are the flags kube-controller-manager and kube-scheduler share: their identity's kubeconfig for
+// everything, HTTPS on a loopback port, no leader election (there is one of each).
+func controlLoopArgs(d paths, id string, port int) []string {
+	kubeconfig := d.componentKubeconfig(id)
+	return []string{"--kubeconfig", kubeconfig, "--authentication-kubeconfig", kubeconfig,
+		"--authorization-kubeconfig", kubeconfig, "--bind-address", nodeName, "--secure-port", strconv.Itoa(port),
+		"--leader-elect=false"}
 }
 
 // httpReady waits for url to answer 200.
