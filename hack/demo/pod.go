@@ -45,6 +45,7 @@ func watchPod(ctx context.Context, cs kubernetes.Interface, stopAtRefresh bool) 
 		time.Sleep(500 * time.Millisecond)
 	}
 	say("Pod/%s mounts Secret/%s at %s and prints its expiresAt every 500 ms", pod.Name, session, consumer.MountPath)
+	go reportSecret(ctx, cs)
 	seen := 0
 	var last string
 	for ctx.Err() == nil {
@@ -75,4 +76,20 @@ func watchPod(ctx context.Context, cs kubernetes.Interface, stopAtRefresh bool) 
 		_ = stream.Close()
 	}
 	return seen > 1, ctx.Err()
+}
+
+// reportSecret prints each new expiresAt of the token Secret, so that the pod's lag behind it shows.
+func reportSecret(ctx context.Context, cs kubernetes.Interface) {
+	var last string
+	for ctx.Err() == nil {
+		s, err := cs.CoreV1().Secrets(demoNS).Get(ctx, session, metav1.GetOptions{})
+		if err == nil && string(s.Data["expiresAt"]) != last {
+			if last != "" {
+				say("refresh: Secret/%s now holds a token valid until %s; the kubelet updates the pod's copy "+
+					"within about 90 s", session, s.Data["expiresAt"])
+			}
+			last = string(s.Data["expiresAt"])
+		}
+		time.Sleep(time.Second)
+	}
 }
