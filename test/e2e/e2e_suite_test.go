@@ -82,13 +82,15 @@ func run(m *testing.M) int {
 	fmt.Printf("e2e artifacts (reads, delays; logs and objects on failure): %s\n", artifacts)
 	if kubeconfig = os.Getenv("KUBECONFIG"); kubeconfig == "" {
 		if node, err = startNode(); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: starting the node:", err)
+			fmt.Fprintf(os.Stderr, "e2e: starting the node: %v (its logs are in %s)\n", err, artifacts)
+			dump()
 			_ = realnode.Down(nodeDir())
 			return 1
 		}
 		kubeconfig = node.Kubeconfig
 		fmt.Printf("node Ready in %.1fs (%s)\n", node.Started.Seconds(), node.Dir)
-		// Interrupted (Ctrl-C, go test's timeout signal aside), the node is still stopped.
+		// Interrupted (Ctrl-C), the node is still stopped. A run that go test's timeout ends leaves it to the next
+		// run, which stops it first.
 		interrupted := make(chan os.Signal, 1)
 		signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
 		go func() {
@@ -132,6 +134,9 @@ func startNode() (*realnode.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := realnode.Down(nodeDir()); err != nil {
+		return nil, fmt.Errorf("stopping the node an earlier run left: %w", err)
+	}
 	return realnode.Up(context.Background(), realnode.Config{Dir: nodeDir(), Bins: bins, Images: images,
 		Self: envOr("E2E_REALNODE", filepath.Join(root, "bin", "realnode"))})
 }
@@ -159,10 +164,13 @@ func connect() error {
 // dump copies what explains a failure into the artifacts: the node's component and pod logs, every object of the
 // test namespaces and the operator's, and the events.
 func dump() {
-	if node != nil {
-		_ = exec.Command("cp", "-r", filepath.Join(node.Dir, "logs"), filepath.Join(artifacts, "node-logs")).Run()
-		_ = exec.Command("cp", "-r", filepath.Join(node.Dir, "host", "var", "log", "pods"),
+	if os.Getenv("KUBECONFIG") == "" {
+		_ = exec.Command("cp", "-r", filepath.Join(nodeDir(), "logs"), filepath.Join(artifacts, "node-logs")).Run()
+		_ = exec.Command("cp", "-r", filepath.Join(nodeDir(), "host", "var", "log", "pods"),
 			filepath.Join(artifacts, "pod-logs")).Run()
+	}
+	if kubeconfig == "" {
+		return // no cluster to ask
 	}
 	out, _ := kubectl(nil, "get", "all,burnersessions,burnerissuers,clusterburnerissuers,leases,events", "-A",
 		"-o", "yaml")
