@@ -264,7 +264,7 @@ func TestRefusedMountsNameTheReason(t *testing.T) {
 
 // assertNotInEtcd searches etcd's files (WAL and database, stored unencrypted) for each secret, byte for byte, after
 // writing a marker the same way a leak would be written, so the search is shown to see stored values.
-func assertNotInEtcd(t *testing.T, secrets []string) {
+func assertNotInEtcd(t *testing.T, tokens []string) {
 	t.Helper()
 	marker := fmt.Sprintf("etcd-scan-marker-%d", time.Now().UnixNano())
 	ns := env.Namespace(t)
@@ -274,12 +274,12 @@ func assertNotInEtcd(t *testing.T, secrets []string) {
 	}
 	var found map[string]bool
 	eventually(t, "the marker in etcd's files", func() bool {
-		found = scan(t, env.EtcdDataDir(), append([]string{marker}, secrets...))
+		found = scan(t, env.EtcdDataDir(), append([]string{marker}, tokens...))
 		return found[marker]
 	})
-	for i, s := range secrets {
+	for i, s := range tokens {
 		if found[s] {
-			t.Errorf("token %d of %d is stored in etcd", i+1, len(secrets))
+			t.Errorf("token %d of %d is stored in etcd", i+1, len(tokens))
 		}
 	}
 }
