@@ -309,14 +309,16 @@ func writeState(d paths, st state) error {
 	return os.WriteFile(d.join("node.json"), data, 0o600)
 }
 
-// alive says whether pid runs and is not a zombie.
+// alive says whether pid runs, is not a zombie, and is the supervisor of a node (the state file may be older than
+// a reboot, and its pid another process's now).
 func alive(pid int) bool {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
 	}
 	_, rest, _ := strings.Cut(string(data), ") ")
-	return !strings.HasPrefix(rest, "Z")
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return !strings.HasPrefix(rest, "Z") && strings.Contains(string(cmdline), "\x00supervise\x00")
 }
 
 // poll calls check every 250 ms until it reports done, fails, or ctx ends.
