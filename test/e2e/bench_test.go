@@ -39,7 +39,8 @@ import (
 // TestBenchNode (make bench-node) measures the promise at the kubelet's default pod count: BENCH_NODE_SESSIONS
 // sessions (100) of ttl 300, each mounted by a pod, through two refreshes: expired reads, the Secret-to-pod delay,
 // and what the kubelet, apiserver and etcd use with the operator, against the same pods mounting plain Secrets
-// without it (their logs read as often in both phases). It needs the project's node (not KUBECONFIG), to read its processes' usage.
+// without it (their logs read as often in both phases). It needs the project's node (not KUBECONFIG), to read its
+// processes' usage.
 func TestBenchNode(t *testing.T) {
 	if os.Getenv("E2E_BENCH") == "" {
 		t.Skip("run by make bench-node")
