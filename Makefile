@@ -123,7 +123,7 @@ build: manifests generate fmt vet ## Build the manager, the CSI node plugin, the
 # The demo runs on the real node where the machine can run containers (Linux, root, containerd), else without pods.
 DEMO_ON_NODE := $(shell [ "$$(uname -s)" = Linux ] && [ "$$(id -u)" = 0 ] && command -v containerd >/dev/null && echo yes)
 .PHONY: demo
-demo: build envtest-bins $(if $(DEMO_ON_NODE),node-bins node-images realnode) ## Run the operator end to end, a pod reading the token where the machine can (DEMO_DURATION=5m: non-interactive).
+demo: build envtest-bins $(if $(DEMO_ON_NODE),node-bins node-images realnode) ## Run the operator end to end, a pod reading the token where the machine can (DEMO_DURATION=6m: non-interactive).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo
 
 BENCH_SESSIONS ?= 1000
