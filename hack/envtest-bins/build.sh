@@ -18,12 +18,19 @@ declare -A pkgs=(
   [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
   [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
 )
+# Kubernetes' release builds stamp the version (the kubelet reports it on its Node; clients check skew against it).
+k8s=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)
+minor=${k8s#v1.}
+version="-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/component-base/version.gitMajor=1"
+version+=" -X k8s.io/component-base/version.gitMinor=${minor%%.*} -X k8s.io/component-base/version.gitTreeState=clean"
 for bin in "${bins[@]}"; do
   if [ -x "$dest/$bin" ]; then continue; fi
   echo "building $bin from source (minutes on a cold cache)..."
   start=$SECONDS
+  ldflags='-s -w'
+  [[ ${pkgs[$bin]} != k8s.io/kubernetes/* ]] || ldflags+=" $version"
   # Build to a temporary name and rename, so an interrupted build never leaves a half-written binary behind.
-  go build -trimpath -ldflags='-s -w' -o "$dest/.$bin.tmp" "${pkgs[$bin]}"
+  go build -trimpath -ldflags="$ldflags" -o "$dest/.$bin.tmp" "${pkgs[$bin]}"
   mv "$dest/.$bin.tmp" "$dest/$bin"
   echo "built $bin in $((SECONDS - start))s"
 done
