@@ -39,6 +39,7 @@ const (
 	APIServerPort = 16443
 	etcdPort      = 12379
 	etcdPeerPort  = 12380
+	kubeletPort   = 10250 // the kubelet's default
 	// PauseImage is the sandbox image containerd runs for every pod; `make node-images` builds it.
 	PauseImage = "localhost/pause:e2e"
 )

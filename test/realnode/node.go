@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,6 +100,16 @@ func Up(ctx context.Context, cfg Config) (*Node, error) {
 	d := paths(cfg.Dir)
 	if st, err := readState(d); err == nil && alive(st.Pid) {
 		return nil, fmt.Errorf("a node is already running from %s (pid %d): stop it first", cfg.Dir, st.Pid)
+	}
+	// The node's ports are fixed: a node of another checkout (or another program) holding them would make this one
+	// fail half-started.
+	for _, port := range []int{APIServerPort, etcdPort, etcdPeerPort, kubeletPort} {
+		ln, err := net.Listen("tcp", fmt.Sprintf("%s:%d", nodeName, port))
+		if err != nil {
+			return nil, fmt.Errorf("port %d is taken (another node? stop it with make node-down where it was started): %w",
+				port, err)
+		}
+		_ = ln.Close()
 	}
 	for _, bin := range []string{"etcd", kubeAPIServer, "kube-controller-manager", "kube-scheduler", kubelet} {
 		if _, err := os.Stat(filepath.Join(cfg.Bins, bin)); err != nil {
@@ -258,8 +269,12 @@ func Down(dir string) error {
 	// The pods' processes end with the namespace, a moment after its first process: until then their cgroups are busy.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_ = poll(ctx, func() (bool, error) { return removeCgroups() == nil, nil })
-	errs := []error{removeCgroups()}
+	var errs []error
+	// The pods' cgroups are the same paths for every node: leave them to a node still running from elsewhere.
+	if !supervisorRunning() {
+		_ = poll(ctx, func() (bool, error) { return removeCgroups() == nil, nil })
+		errs = append(errs, removeCgroups())
+	}
 	for k, v := range st.Sysctls {
 		errs = append(errs, os.WriteFile("/proc/sys/"+k, []byte(v), 0o644))
 	}
@@ -307,6 +322,17 @@ func writeState(d paths, st state) error {
 		return err
 	}
 	return os.WriteFile(d.join("node.json"), data, 0o600)
+}
+
+// supervisorRunning says whether any node runs on this machine (from any directory).
+func supervisorRunning() bool {
+	entries, _ := filepath.Glob("/proc/[0-9]*")
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(filepath.Base(e)); err == nil && alive(pid) {
+			return true
+		}
+	}
+	return false
 }
 
 // alive says whether pid runs, is not a zombie, and is the supervisor of a node (the state file may be older than
