@@ -25,6 +25,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -125,7 +126,12 @@ func run(m *testing.M) int {
 	return code
 }
 
-func nodeDir() string { return envOr("E2E_NODE_DIR", "/tmp/burner-e2e-node") }
+// nodeDir is E2E_NODE_DIR, or a directory of this checkout's own: a run stops the node an interrupted run of the
+// same checkout left, never another checkout's.
+func nodeDir() string {
+	sum := sha256.Sum256([]byte(root))
+	return envOr("E2E_NODE_DIR", filepath.Join(os.TempDir(), fmt.Sprintf("burner-e2e-node-%x", sum[:4])))
+}
 
 // startNode starts the project's node with the images `make node-images` built.
 func startNode() (*realnode.Node, error) {
