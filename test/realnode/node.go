@@ -270,13 +270,14 @@ func Down(dir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
-	// The pods' cgroups are the same paths for every node: leave them to a node still running from elsewhere.
+	// The pods' cgroups and the kernel settings are the machine's, shared with a node still running from elsewhere:
+	// leave them to that node's stop.
 	if !supervisorRunning() {
 		_ = poll(ctx, func() (bool, error) { return removeCgroups() == nil, nil })
 		errs = append(errs, removeCgroups())
-	}
-	for k, v := range st.Sysctls {
-		errs = append(errs, os.WriteFile("/proc/sys/"+k, []byte(v), 0o644))
+		for k, v := range st.Sysctls {
+			errs = append(errs, os.WriteFile("/proc/sys/"+k, []byte(v), 0o644))
+		}
 	}
 	for _, dir := range st.CreatedDirs {
 		errs = append(errs, os.Remove(dir))
