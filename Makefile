@@ -243,6 +243,12 @@ BENCH_NODE_SESSIONS ?= 100
 bench-node: build build-installer node-deps node-bins node-images realnode kustomize helm ## Benchmark on the real node: BENCH_NODE_SESSIONS mounted sessions through two refreshes (BENCHMARKS.md).
 	E2E_BENCH=1 BENCH_NODE_SESSIONS=$(BENCH_NODE_SESSIONS) $(E2E_TEST) -timeout 60m -run '^TestBenchNode$$'
 
+BENCH_CSI_PODS ?= 500
+BENCH_CSI_RATE ?= 2
+.PHONY: bench-csi
+bench-csi: build build-installer node-deps node-bins node-images realnode kustomize helm ## Benchmark the CSI node plugin on the real node: BENCH_CSI_PODS pods with a token volume each, created BENCH_CSI_RATE a second (BENCHMARKS.md).
+	E2E_BENCH_CSI=1 BENCH_CSI_PODS=$(BENCH_CSI_PODS) BENCH_CSI_RATE=$(BENCH_CSI_RATE) $(E2E_TEST) -timeout 60m -run '^TestBenchCSI$$'
+
 ##@ Deployment
 
 ifndef ignore-not-found
