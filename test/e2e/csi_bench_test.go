@@ -216,10 +216,8 @@ func TestBenchCSI(t *testing.T) {
 		t.Errorf("%d API calls for %d tokens, %d volumes not refreshed, %d refreshes minted twice", received, total,
 			notRefreshed, double)
 	}
-	// The pods go with the namespace; the node plugin unmounts them.
-	if err := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
-		t.Error(err)
-	}
+	// The pods go before the node plugin, which unpublishes their volumes.
+	deletePods(t, ns)
 }
 
 // benchWallet is pod i's wallet address: 32 bytes in base58, so the simulator's mints tell the volumes apart.

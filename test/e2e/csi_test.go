@@ -107,12 +107,30 @@ func startCSI(t *testing.T) *csiRun {
 		v.issuer, v.key = "e2e-"+v.pod, "ak_e2e_csi_"+v.pod
 		csiIssuer(t, v.issuer, v.key, v.maxTTL)
 	}
+	// Before the namespace and the node plugin go (cleanups run last first): the pods, so the plugin unpublishes
+	// their volumes.
+	t.Cleanup(func() { deletePods(t, r.ns) })
 	for _, v := range append(append([]csiVolume{}, r.reading...), r.gone, r.denied) {
 		if _, err := cs.CoreV1().Pods(r.ns).Create(ctx, csiPod(r.ns, v), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return r
+}
+
+// deletePods deletes the pods of ns and waits (2 minutes at most) until they are gone.
+func deletePods(t *testing.T, ns string) {
+	ctx := context.Background()
+	if err := cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		t.Log(err)
+		return
+	}
+	for end := time.Now().Add(2 * time.Minute); time.Now().Before(end); time.Sleep(time.Second) {
+		if pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err != nil || len(pods.Items) == 0 {
+			return
+		}
+	}
+	t.Logf("pods of %s still there after 2 minutes", ns)
 }
 
 func ptrs(vs []csiVolume) []*csiVolume {
