@@ -124,7 +124,6 @@ func TestBenchCSI(t *testing.T) {
 		}
 		watchers.Go(func() {
 			for time.Since(created) < 10*time.Minute {
-				// The kubelet's pid may change only if it restarts; look it up each time.
 				if f := nodePath("/var/lib/kubelet/pods", string(got.UID), "volumes", "kubernetes.io~csi", "token",
 					"mount", "token"); f != "" {
 					if _, err := os.Stat(f); err == nil {
@@ -132,7 +131,7 @@ func TestBenchCSI(t *testing.T) {
 						return
 					}
 				}
-				time.Sleep(50 * time.Millisecond)
+				time.Sleep(100 * time.Millisecond)
 			}
 			failed.Store(got.Name, true)
 		})

@@ -473,15 +473,20 @@ func restartNodePlugin(t *testing.T) (deleted, ready time.Time) {
 // nodePath is path in the node's mount namespace, through the kubelet's /proc root, or "" when the tests did not
 // start the node.
 func nodePath(path ...string) string {
-	if node == nil {
+	kubeletPid := kubeletPidOnce()
+	if kubeletPid == 0 {
 		return ""
 	}
-	pid, ok := node.Pids()["kubelet"]
-	if !ok {
-		return ""
-	}
-	return filepath.Join(append([]string{"/proc", strconv.Itoa(pid), "root"}, path...)...)
+	return filepath.Join(append([]string{"/proc", strconv.Itoa(kubeletPid), "root"}, path...)...)
 }
+
+// kubeletPidOnce is the node's kubelet, looked up once (node.Pids reads all of /proc), or 0.
+var kubeletPidOnce = sync.OnceValue(func() int {
+	if node == nil {
+		return 0
+	}
+	return node.Pids()["kubelet"]
+})
 
 var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
 
