@@ -355,6 +355,9 @@ func (r *csiRun) readsAndRestart(t *testing.T) {
 			tokens = append(tokens, m.Token)
 		}
 		reads, err := r.reads(v.pod)
+		if err == nil && len(reads) == 0 {
+			err = errors.New("no reads")
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
