@@ -205,17 +205,19 @@ node-bins: envtest-bins ## Build kubelet, kube-controller-manager and kube-sched
 	@hack/envtest-bins/build.sh "$(ENVTEST_ASSETS)" kube-scheduler kube-controller-manager kubelet
 
 .PHONY: node-images
-node-images: ## Build the manager, consumer and pause images as tarballs in bin/images (no registry, no daemon).
+node-images: ## Build the manager (with the CSI node plugin), consumer and pause images as tarballs in bin/images (no registry, no daemon).
 	@mkdir -p "$(NODE_IMAGES)/src"
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o "$(NODE_IMAGES)/src/manager" ./cmd
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(LDFLAGS)" -o "$(NODE_IMAGES)/src/burner-csi" ./cmd/burner-csi
 	cd hack/images && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$(NODE_IMAGES)/src/pause" ./pause && \
 	  go build -o "$(NODE_IMAGES)/src/images" .
 	"$(NODE_IMAGES)/src/images" -tag $(NODE_MANAGER_IMAGE) -out "$(NODE_IMAGES)/manager.tar" -user 65532:65532 \
-	  -entrypoint /manager "$(NODE_IMAGES)/src/manager=/manager"
+	  -entrypoint /manager "$(NODE_IMAGES)/src/manager=/manager" \
+	  "$(NODE_IMAGES)/src/burner-csi=/burner-csi"
 	"$(NODE_IMAGES)/src/images" -tag localhost/pause:e2e -out "$(NODE_IMAGES)/pause.tar" -user 65535:65535 \
 	  -entrypoint /pause "$(NODE_IMAGES)/src/pause=/pause"
 	"$(NODE_IMAGES)/src/images" -tag localhost/consumer:e2e -out "$(NODE_IMAGES)/consumer.tar" -entrypoint /bin/sh \
-	  /bin/busybox=/bin/busybox $(foreach a,sh cat date sleep echo,"/bin/$(a)->busybox")
+	  /bin/busybox=/bin/busybox $(foreach a,sh cat date sleep echo sha256sum cut,"/bin/$(a)->busybox")
 
 .PHONY: realnode
 realnode: ## Build bin/realnode, which starts and stops the node.
@@ -240,6 +242,12 @@ BENCH_NODE_SESSIONS ?= 100
 .PHONY: bench-node
 bench-node: build build-installer node-deps node-bins node-images realnode kustomize helm ## Benchmark on the real node: BENCH_NODE_SESSIONS mounted sessions through two refreshes (BENCHMARKS.md).
 	E2E_BENCH=1 BENCH_NODE_SESSIONS=$(BENCH_NODE_SESSIONS) $(E2E_TEST) -timeout 60m -run '^TestBenchNode$$'
+
+BENCH_CSI_PODS ?= 500
+BENCH_CSI_RATE ?= 2
+.PHONY: bench-csi
+bench-csi: build build-installer node-deps node-bins node-images realnode kustomize helm ## Benchmark the CSI node plugin on the real node: BENCH_CSI_PODS pods with a token volume each, created BENCH_CSI_RATE a second (BENCHMARKS.md).
+	E2E_BENCH_CSI=1 BENCH_CSI_PODS=$(BENCH_CSI_PODS) BENCH_CSI_RATE=$(BENCH_CSI_RATE) $(E2E_TEST) -timeout 60m -run '^TestBenchCSI$$'
 
 ##@ Deployment
 

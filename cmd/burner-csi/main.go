@@ -36,7 +36,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/rest"
-	"k8s.io/mount-utils"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -101,7 +100,7 @@ func run(ctx context.Context, o options, log logr.Logger) error {
 	if err != nil {
 		return err
 	}
-	mounter := mount.New("")
+	mounter := storage.NewSyscallMounter()
 	if o.tmpfs {
 		if err := storage.MountTmpfs(mounter, o.stateDir); err != nil {
 			return fmt.Errorf("mounting a tmpfs at %s: %w", o.stateDir, err)

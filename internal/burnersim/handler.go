@@ -117,7 +117,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.stats.Mints++
 	s.stats.MintsByWallet[wallet]++
 	s.stats.MintsByKey[Fingerprint(key)]++
+	onMint := s.onMint
 	s.mu.Unlock()
+	if onMint != nil {
+		onMint(Minted{At: time.Now(), KeyID: Fingerprint(key), Wallet: wallet, Token: resp.Token,
+			ExpiresAt: resp.ExpiresAt})
+	}
 	s.writeJSON(w, http.StatusOK, resp)
 }
 

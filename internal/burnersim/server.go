@@ -50,6 +50,7 @@ type Server struct {
 	faultShare  float64
 	limits      map[string]*keyLimit
 	stats       Stats
+	onMint      func(Minted)
 
 	httpServer *http.Server
 }
@@ -209,6 +210,23 @@ func (s *Server) Calls() Stats {
 	c.MintsByWallet = maps.Clone(s.stats.MintsByWallet)
 	c.MintsByKey = maps.Clone(s.stats.MintsByKey)
 	return c
+}
+
+// Minted is a token the simulator issued, for tests that must know when (e.g. how long until a pod reads it) or
+// look for it where it must not be (e.g. in etcd). Never log Token.
+type Minted struct {
+	At        time.Time
+	KeyID     string // Fingerprint of the API key
+	Wallet    string
+	Token     string
+	ExpiresAt string
+}
+
+// OnMint calls f for every token issued from now on (nil: stop); f runs in the request's handler and must be quick.
+func (s *Server) OnMint(f func(Minted)) {
+	s.mu.Lock()
+	s.onMint = f
+	s.mu.Unlock()
 }
 
 // TotalMints is how many tokens were issued.

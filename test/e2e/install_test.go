@@ -82,6 +82,7 @@ func TestInstallYAML(t *testing.T) {
 	installOperator(t)
 	// The mounted reads take longest (two refreshes): they start first and run through every other test.
 	mounts := startMounts(t, "e2e-mount", mountLifetimes)
+	csi := startCSI(t)
 	t.Run("probes pass", func(t *testing.T) { checkProbes(t, operatorNS, deployment) })
 	t.Run("lease held", func(t *testing.T) { leader(t) })
 	t.Run("metrics need a token", func(t *testing.T) { checkMetrics(t, operatorNS, metricsURL, metricsReader) })
@@ -91,15 +92,16 @@ func TestInstallYAML(t *testing.T) {
 		t.Run("deleting a session collects its Secret", func(t *testing.T) { t.Parallel(); garbageCollection(t) })
 		t.Run("kubectl burner", func(t *testing.T) { t.Parallel(); kubectlBurner(t) })
 		t.Run("short lifetime warned at admission", func(t *testing.T) { t.Parallel(); admissionWarning(t) })
+		t.Run("CSI volumes", func(t *testing.T) { t.Parallel(); csi.check(t) })
 	})
 }
 
-// installOperator applies dist/install.yaml through the overlay config/install and waits for the manager; it is
-// deleted at the end unless the test failed.
+// installOperator applies dist/install.yaml through the overlay config/csi (config/install with the CSI driver) and
+// waits for the manager; it is deleted at the end unless the test failed.
 func installOperator(t *testing.T) {
 	t.Helper()
 	manifests, err := runTool(nil, tool(t, "KUSTOMIZE"), "build", "--load-restrictor",
-		"LoadRestrictionsNone", filepath.Join(root, "test", "e2e", "config", "install"))
+		"LoadRestrictionsNone", filepath.Join(root, "test", "e2e", "config", "csi"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +262,7 @@ func standby(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := appsv1.DeploymentSpec{}
-	moved := strings.NewReplacer("18443", "18444", "18081", "18082").Replace(string(data))
+	moved := strings.NewReplacer("18443", "18444", "18081", "18082", "18095", "18096").Replace(string(data))
 	if err := json.Unmarshal([]byte(moved), &spec); err != nil {
 		t.Fatal(err)
 	}

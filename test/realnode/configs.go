@@ -143,6 +143,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
 // kubeletConfig: kubelet defaults (syncFrequency 1m, Secret changes detected by Watch: the delays a user's node
 // has), bound to loopback, with client-certificate and webhook auth so that the apiserver can reach it for logs.
+// maxPods is raised from 110 for the CSI benchmark's 500 pods (make bench-csi).
 func kubeletConfig(d paths) string {
 	return strings.NewReplacer("DIR", string(d), "NODE", nodeName).Replace(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -165,6 +166,7 @@ authentication:
 authorization:
   mode: Webhook
 clusterDomain: cluster.local
+maxPods: 600
 resolvConf: /etc/resolv.conf
 evictionHard:
   memory.available: 100Mi

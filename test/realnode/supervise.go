@@ -139,6 +139,8 @@ func components(d paths) ([]component, error) {
 			"--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", pki("sa.pub"),
 			"--service-account-signing-key-file", pki("sa.key"), "--authorization-mode", "Node,RBAC",
 			"--enable-admission-plugins", "NodeRestriction",
+			// The CSI node plugin must be privileged (its mounts propagate to the host); the default refuses it.
+			"--allow-privileged",
 			"--kubelet-client-certificate", pki("apiserver-kubelet-client.crt"),
 			"--kubelet-client-key", pki("apiserver-kubelet-client.key"), "--kubelet-certificate-authority", pki("ca.crt")},
 			ready: httpReady(apiserverURL+"/readyz",
