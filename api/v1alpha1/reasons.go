@@ -88,3 +88,18 @@ const (
 	// ReasonRepaired (Normal): the last token was written back into a Secret deleted or edited by hand.
 	ReasonRepaired = "Repaired"
 )
+
+// Reasons of a pod's CSI volume (csi.burner.aerosol.com), besides the session reasons above that its mint shares
+// (PolicyDenied, IssuerNotFound, RateLimited, ...): they show in the pod's events, as `MountVolume.SetUp failed ...
+// REASON: message` for a first mount and as Warning events for a failed refresh.
+const (
+	// ReasonPodTokenRejected: the pod's ServiceAccount token failed the TokenReview, or is not bound to the pod the
+	// request names.
+	ReasonPodTokenRejected = "PodTokenRejected"
+	// ReasonVolumeNotDeclared: the pod has no volume of this driver with exactly these attributes.
+	ReasonVolumeNotDeclared = "VolumeNotDeclared"
+	// ReasonMintEndpointUnavailable: the node plugin could not reach the manager, or got no answer it could read.
+	ReasonMintEndpointUnavailable = "MintEndpointUnavailable"
+	// ReasonVolumeWriteFailed: a token was minted but the volume's files or state could not be written on the node.
+	ReasonVolumeWriteFailed = "VolumeWriteFailed"
+)

@@ -33,6 +33,8 @@ import (
 	"sync"
 	"time"
 
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/failure"
 )
@@ -145,7 +147,7 @@ func parseAnswer(status int, data []byte) (Token, error) {
 }
 
 func unavailable(message string) *failure.Error {
-	return &failure.Error{Reason: ReasonMintEndpointUnavailable, Message: burnerapi.Truncate(message)}
+	return &failure.Error{Reason: burnerv1alpha1.ReasonMintEndpointUnavailable, Message: burnerapi.Truncate(message)}
 }
 
 // httpClient returns the client for the CA file's current content, building a new one when the file changed.

@@ -36,6 +36,8 @@ import (
 	"testing"
 	"time"
 
+	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+
 	"github.com/burner-operator/burner-operator/internal/failure"
 )
 
@@ -96,10 +98,10 @@ func TestClientFailures(t *testing.T) {
 	}{
 		"refusal":             {403, `{"reason":"PolicyDenied","message":"namespace \"shop\" is not selected"}`, "PolicyDenied", `namespace "shop" is not selected`},
 		"rate limited":        {429, `{"reason":"RateLimited","message":"later","retryAfterSeconds":7}`, "RateLimited", "later"},
-		"no reason":           {502, `<html>bad gateway</html>`, ReasonMintEndpointUnavailable, "HTTP 502 without a reason"},
-		"reason not a reason": {403, `{"reason":"eyJ.secret","message":"x"}`, ReasonMintEndpointUnavailable, "HTTP 403 without a reason"},
-		"200 without token":   {200, `{"expiresAt":"2026-12-05T19:00:00Z"}`, ReasonMintEndpointUnavailable, "without a token"},
-		"200 without expiry":  {200, `{"token":"x"}`, ReasonMintEndpointUnavailable, "without a token and its expiry"},
+		"no reason":           {502, `<html>bad gateway</html>`, burnerv1alpha1.ReasonMintEndpointUnavailable, "HTTP 502 without a reason"},
+		"reason not a reason": {403, `{"reason":"eyJ.secret","message":"x"}`, burnerv1alpha1.ReasonMintEndpointUnavailable, "HTTP 403 without a reason"},
+		"200 without token":   {200, `{"expiresAt":"2026-12-05T19:00:00Z"}`, burnerv1alpha1.ReasonMintEndpointUnavailable, "without a token"},
+		"200 without expiry":  {200, `{"token":"x"}`, burnerv1alpha1.ReasonMintEndpointUnavailable, "without a token and its expiry"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -131,7 +133,7 @@ func TestClientVerifiesTheServerAndReloadsTheCA(t *testing.T) {
 	ca := writeFile(t, string(otherCA(t)))
 	c := newClient(t, srv, ca)
 	_, err := c.Mint(context.Background(), request, podToken)
-	if f, ok := failure.As(err); !ok || f.Reason != ReasonMintEndpointUnavailable || !strings.Contains(f.Message, "certificate") {
+	if f, ok := failure.As(err); !ok || f.Reason != burnerv1alpha1.ReasonMintEndpointUnavailable || !strings.Contains(f.Message, "certificate") {
 		t.Fatalf("with another CA: %v", err)
 	}
 	if strings.Contains(err.Error(), podToken) {

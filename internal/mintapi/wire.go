@@ -31,18 +31,6 @@ const Path = "/v1alpha1/mint"
 // tokenRequests) and the manager accepts: tokens for any other audience (the apiserver's own included) are refused.
 const AudienceDefault = "burner.aerosol.com"
 
-// Reasons of this wire that are not condition reasons of api/v1alpha1: the pod could not be authenticated, or
-// asked for what its spec does not declare, or the manager could not be asked at all.
-const (
-	// ReasonPodTokenRejected: the pod's ServiceAccount token failed the TokenReview, or is not bound to the pod the
-	// request names.
-	ReasonPodTokenRejected = "PodTokenRejected"
-	// ReasonVolumeNotDeclared: the pod has no volume of this driver with exactly these attributes.
-	ReasonVolumeNotDeclared = "VolumeNotDeclared"
-	// ReasonMintEndpointUnavailable: the node plugin could not reach the manager, or got no answer it could read.
-	ReasonMintEndpointUnavailable = "MintEndpointUnavailable"
-)
-
 // Request is what the node plugin sends for one volume. The pod's ServiceAccount token travels in the Authorization
 // header, never in the body.
 type Request struct {

@@ -125,7 +125,7 @@ func (h *Handler) serve(ctx context.Context, podToken string, req mintapi.Reques
 }
 
 func rejected(format string, args ...any) *failure.Error {
-	return failure.New(mintapi.ReasonPodTokenRejected, format, args...)
+	return failure.New(burnerv1alpha1.ReasonPodTokenRejected, format, args...)
 }
 
 // authenticate reviews podToken for the handler's audience and checks that it is the ServiceAccount token of pod.
@@ -138,7 +138,7 @@ func (h *Handler) authenticate(ctx context.Context, podToken string, pod mintapi
 	}, metav1.CreateOptions{})
 	if err != nil {
 		h.log.Error(err, "TokenReview failed", "pod", pod.String())
-		return &failure.Error{Reason: mintapi.ReasonMintEndpointUnavailable,
+		return &failure.Error{Reason: burnerv1alpha1.ReasonMintEndpointUnavailable,
 			Message: "the manager could not review the pod's token; see the manager's log"}
 	}
 	st := review.Status
@@ -166,7 +166,7 @@ func (h *Handler) declared(ctx context.Context, req mintapi.Request) error {
 		return rejected("pod %s does not exist", req.Pod.String())
 	case err != nil:
 		h.log.Error(err, "Reading the pod failed", "pod", req.Pod.String())
-		return &failure.Error{Reason: mintapi.ReasonMintEndpointUnavailable,
+		return &failure.Error{Reason: burnerv1alpha1.ReasonMintEndpointUnavailable,
 			Message: "the manager could not read the pod; see the manager's log"}
 	case string(pod.UID) != req.Pod.UID || pod.Spec.ServiceAccountName != req.Pod.ServiceAccount:
 		return rejected("pod %s is not the pod the token is bound to", req.Pod.String())
@@ -177,16 +177,16 @@ func (h *Handler) declared(ctx context.Context, req mintapi.Request) error {
 			return nil
 		}
 	}
-	return &failure.Error{Reason: mintapi.ReasonVolumeNotDeclared,
+	return &failure.Error{Reason: burnerv1alpha1.ReasonVolumeNotDeclared,
 		Message: fmt.Sprintf("pod %s has no %s volume with these attributes", req.Pod.String(), mintapi.DriverName)}
 }
 
 // statuses maps a failure's reason to the HTTP status of the answer (for the manager's access logs and metrics;
 // the node plugin reads the reason from the body). Reasons not listed are 502: the mint behind the endpoint failed.
 var statuses = map[string]int{
-	mintapi.ReasonPodTokenRejected:               http.StatusUnauthorized,
-	mintapi.ReasonVolumeNotDeclared:              http.StatusForbidden,
-	mintapi.ReasonMintEndpointUnavailable:        http.StatusServiceUnavailable,
+	burnerv1alpha1.ReasonPodTokenRejected:        http.StatusUnauthorized,
+	burnerv1alpha1.ReasonVolumeNotDeclared:       http.StatusForbidden,
+	burnerv1alpha1.ReasonMintEndpointUnavailable: http.StatusServiceUnavailable,
 	burnerv1alpha1.ReasonInvalidSpec:             http.StatusBadRequest,
 	burnerv1alpha1.ReasonInvalidRequest:          http.StatusBadRequest,
 	burnerv1alpha1.ReasonPolicyDenied:            http.StatusForbidden,
@@ -201,7 +201,7 @@ func (h *Handler) fail(w http.ResponseWriter, req mintapi.Request, err error) {
 	f, ok := failure.As(err)
 	if !ok {
 		h.log.Error(err, "Minting for a pod's volume failed", "pod", req.Pod.String(), "volume", req.VolumeID)
-		f = &failure.Error{Reason: mintapi.ReasonMintEndpointUnavailable,
+		f = &failure.Error{Reason: burnerv1alpha1.ReasonMintEndpointUnavailable,
 			Message: "the manager failed to mint; see the manager's log"}
 	}
 	h.log.V(1).Info("Refused a mint for a pod's volume", "pod", req.Pod.String(), "volume", req.VolumeID,

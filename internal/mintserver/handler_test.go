@@ -145,7 +145,7 @@ func TestInternalErrorIsNotForwarded(t *testing.T) {
 	e.answer = errors.New("reading Secret shop/key: connection reset by peer")
 	p := pod(t, env.Namespace(t), "app-0", volumeAttributes)
 	_, err := e.client.Mint(context.Background(), request(p, volumeAttributes), env.BoundToken(t, p, mintapi.AudienceDefault))
-	if err == nil || !strings.HasPrefix(err.Error(), mintapi.ReasonMintEndpointUnavailable+": ") ||
+	if err == nil || !strings.HasPrefix(err.Error(), burnerv1alpha1.ReasonMintEndpointUnavailable+": ") ||
 		strings.Contains(err.Error(), "Secret") {
 		t.Fatalf("Mint = %v", err)
 	}
@@ -186,25 +186,25 @@ func TestPodTokenRefusals(t *testing.T) {
 		podToken string
 		want     string
 	}{
-		"no token":       {request(p, volumeAttributes), "", mintapi.ReasonPodTokenRejected},
-		"garbage":        {request(p, volumeAttributes), "not-a-jwt", mintapi.ReasonPodTokenRejected},
-		"forged":         {request(p, volumeAttributes), forge(otherKey, time.Now().Add(time.Hour)), mintapi.ReasonPodTokenRejected},
-		"expired":        {request(p, volumeAttributes), forge(signer, time.Now().Add(-time.Minute)), mintapi.ReasonPodTokenRejected},
-		"wrong audience": {request(p, volumeAttributes), env.BoundToken(t, p, "vault"), mintapi.ReasonPodTokenRejected},
+		"no token":       {request(p, volumeAttributes), "", burnerv1alpha1.ReasonPodTokenRejected},
+		"garbage":        {request(p, volumeAttributes), "not-a-jwt", burnerv1alpha1.ReasonPodTokenRejected},
+		"forged":         {request(p, volumeAttributes), forge(otherKey, time.Now().Add(time.Hour)), burnerv1alpha1.ReasonPodTokenRejected},
+		"expired":        {request(p, volumeAttributes), forge(signer, time.Now().Add(-time.Minute)), burnerv1alpha1.ReasonPodTokenRejected},
+		"wrong audience": {request(p, volumeAttributes), env.BoundToken(t, p, "vault"), burnerv1alpha1.ReasonPodTokenRejected},
 		"the apiserver's audience": {request(p, volumeAttributes), env.BoundToken(t, p, issuer),
-			mintapi.ReasonPodTokenRejected},
-		"another pod's token":   {request(p, volumeAttributes), env.BoundToken(t, other, mintapi.AudienceDefault), mintapi.ReasonPodTokenRejected},
-		"a deleted pod's token": {request(gone, volumeAttributes), goneToken, mintapi.ReasonPodTokenRejected},
+			burnerv1alpha1.ReasonPodTokenRejected},
+		"another pod's token":   {request(p, volumeAttributes), env.BoundToken(t, other, mintapi.AudienceDefault), burnerv1alpha1.ReasonPodTokenRejected},
+		"a deleted pod's token": {request(gone, volumeAttributes), goneToken, burnerv1alpha1.ReasonPodTokenRejected},
 		"claims another ServiceAccount": {func() mintapi.Request {
 			r := request(p, volumeAttributes)
 			r.Pod.ServiceAccount = "admin"
 			return r
-		}(), env.BoundToken(t, p, mintapi.AudienceDefault), mintapi.ReasonPodTokenRejected},
+		}(), env.BoundToken(t, p, mintapi.AudienceDefault), burnerv1alpha1.ReasonPodTokenRejected},
 		"asks for what the pod does not declare": {func() mintapi.Request {
 			attrs := maps.Clone(volumeAttributes)
 			attrs[mintapi.AttributeScopes] = "wallet:read,transactions:submit"
 			return request(p, attrs)
-		}(), env.BoundToken(t, p, mintapi.AudienceDefault), mintapi.ReasonVolumeNotDeclared},
+		}(), env.BoundToken(t, p, mintapi.AudienceDefault), burnerv1alpha1.ReasonVolumeNotDeclared},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := e.client.Mint(context.Background(), tc.req, tc.podToken)

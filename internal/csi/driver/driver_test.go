@@ -172,7 +172,7 @@ func TestPublishFailures(t *testing.T) {
 			wantCode: codes.Unavailable, wantMsg: "UpstreamError: the API answered 503",
 		},
 		"manager unreachable": {
-			mintErr:  &failure.Error{Reason: mintapi.ReasonMintEndpointUnavailable, Message: "connection refused"},
+			mintErr:  &failure.Error{Reason: burnerv1alpha1.ReasonMintEndpointUnavailable, Message: "connection refused"},
 			wantCode: codes.Unavailable, wantMsg: "MintEndpointUnavailable: connection refused",
 		},
 		"invalid attribute": {

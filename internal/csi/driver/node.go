@@ -237,12 +237,12 @@ var failureCodes = map[string]codes.Code{
 	burnerv1alpha1.ReasonInvalidRequest:          codes.InvalidArgument,
 	burnerv1alpha1.ReasonPolicyDenied:            codes.PermissionDenied,
 	burnerv1alpha1.ReasonAPIKeySecretNotLabelled: codes.PermissionDenied,
-	mintapi.ReasonPodTokenRejected:               codes.PermissionDenied,
-	mintapi.ReasonVolumeNotDeclared:              codes.PermissionDenied,
+	burnerv1alpha1.ReasonPodTokenRejected:        codes.PermissionDenied,
+	burnerv1alpha1.ReasonVolumeNotDeclared:       codes.PermissionDenied,
 	burnerv1alpha1.ReasonIssuerNotFound:          codes.NotFound,
 	burnerv1alpha1.ReasonIssuerNotReady:          codes.FailedPrecondition,
 	burnerv1alpha1.ReasonRateLimited:             codes.ResourceExhausted,
-	volume.ReasonVolumeWriteFailed:               codes.Internal,
+	burnerv1alpha1.ReasonVolumeWriteFailed:       codes.Internal,
 }
 
 func failureStatus(err error) error {

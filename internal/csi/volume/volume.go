@@ -36,9 +36,6 @@ import (
 	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
-// ReasonVolumeWriteFailed: a token was minted but the volume's files or state could not be written on the node.
-const ReasonVolumeWriteFailed = "VolumeWriteFailed"
-
 // Minter asks the manager for a token on a pod's behalf (mintapi.Client).
 type Minter interface {
 	Mint(ctx context.Context, req mintapi.Request, podToken string) (mintapi.Token, error)
@@ -231,7 +228,7 @@ func (m *Manager) refresh(v *volume) {
 	var tok mintapi.Token
 	var err error
 	if !now.Before(st.PodToken.ExpiresAt) {
-		err = &failure.Error{Reason: mintapi.ReasonPodTokenRejected,
+		err = &failure.Error{Reason: burnerv1alpha1.ReasonPodTokenRejected,
 			Message: "the pod's ServiceAccount token has expired; waiting for the kubelet to publish the volume again"}
 	} else {
 		ctx, cancel := context.WithTimeout(v.ctx, attemptTimeout(st.ExpiresAt.Sub(now)))
@@ -295,7 +292,7 @@ func asFailure(err error) *failure.Error {
 	if f, ok := failure.As(err); ok {
 		return f
 	}
-	return &failure.Error{Reason: ReasonVolumeWriteFailed, Message: err.Error()}
+	return &failure.Error{Reason: burnerv1alpha1.ReasonVolumeWriteFailed, Message: err.Error()}
 }
 
 type nopReporter struct{}

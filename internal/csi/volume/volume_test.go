@@ -295,7 +295,7 @@ func TestRepublishTakesTheNewPodToken(t *testing.T) {
 	eventually(t, "the refresh", func() bool { return e.minter.Count() == 2 })
 	e.advanceTo(t0.Add(4800 * time.Second)) // the pod token expired: no call, a PodTokenRejected failure
 	eventually(t, "the failure", func() bool { return e.report.failures() == 1 })
-	if f, _ := e.report.lastFailure(); f.Reason != mintapi.ReasonPodTokenRejected || e.minter.Count() != 2 {
+	if f, _ := e.report.lastFailure(); f.Reason != burnerv1alpha1.ReasonPodTokenRejected || e.minter.Count() != 2 {
 		t.Fatalf("failure %v after %d calls", f, e.minter.Count())
 	}
 	st := state("vol-1")
