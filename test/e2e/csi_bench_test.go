@@ -164,23 +164,7 @@ func TestBenchCSI(t *testing.T) {
 	// Per volume (its wallet): refreshed, each token with one call, never two mints for one refresh.
 	mu.Lock()
 	total := len(minted)
-	var notRefreshed, double int
-	var toMint, mintToFile []time.Duration
-	for i := range pods {
-		ms := byWallet[benchWallet(i)]
-		if len(ms) > 0 {
-			toMint = append(toMint, ms[0].At.Sub(createdAt[i]))
-			mintToFile = append(mintToFile, seenAt[i].Sub(ms[0].At))
-		}
-		if len(ms) < 2 {
-			notRefreshed++
-		}
-		for j := 1; j < len(ms); j++ {
-			if ms[j].At.Sub(ms[j-1].At) < ttl*time.Second/2 {
-				double++
-			}
-		}
-	}
+	toMint, mintToFile, notRefreshed, double := mintStats(byWallet, createdAt, seenAt, ttl*time.Second)
 	mu.Unlock()
 	list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -207,7 +191,8 @@ func TestBenchCSI(t *testing.T) {
 	fmt.Fprintf(report, "of which creation to the first mint (the kubelet's queue, the pod token, the manager's "+
 		"checks, the API): p50 %s, p99 %s; mint to file (the answer to the plugin, the write, the bind mount, "+
 		"the 100 ms polling): p50 %s, p99 %s\n",
-		consumer.Percentile(toMint, 50).Round(10*time.Millisecond), consumer.Percentile(toMint, 99).Round(10*time.Millisecond),
+		consumer.Percentile(toMint, 50).Round(10*time.Millisecond),
+		consumer.Percentile(toMint, 99).Round(10*time.Millisecond),
 		consumer.Percentile(mintToFile, 50).Round(10*time.Millisecond),
 		consumer.Percentile(mintToFile, 99).Round(10*time.Millisecond))
 	fmt.Fprintf(report, "API calls %d, tokens minted %d for %d mounts and %d refreshes: %.2f calls per token; "+
@@ -268,4 +253,28 @@ func pluginPid(t *testing.T) int {
 		return errors.New("no /burner-csi process")
 	})
 	return pid
+}
+
+// mintStats reads the mints of each bench pod (its own wallet) against its creation and the token file's arrival:
+// creation to first mint, mint to file, the volumes never refreshed, and the refreshes minted twice (two mints
+// within half a lifetime).
+func mintStats(byWallet map[string][]burnersim.Minted, createdAt, seenAt []time.Time, ttl time.Duration) (
+	toMint, mintToFile []time.Duration, notRefreshed, double int,
+) {
+	for i := range createdAt {
+		ms := byWallet[benchWallet(i)]
+		if len(ms) > 0 {
+			toMint = append(toMint, ms[0].At.Sub(createdAt[i]))
+			mintToFile = append(mintToFile, seenAt[i].Sub(ms[0].At))
+		}
+		if len(ms) < 2 {
+			notRefreshed++
+		}
+		for j := 1; j < len(ms); j++ {
+			if ms[j].At.Sub(ms[j-1].At) < ttl/2 {
+				double++
+			}
+		}
+	}
+	return toMint, mintToFile, notRefreshed, double
 }

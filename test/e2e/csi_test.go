@@ -345,7 +345,7 @@ func (r *csiRun) readsAndRestart(t *testing.T) {
 	t.Logf("node plugin restarted: new pod Ready %.1fs after the deletion", readyAt.Sub(restartedAt).Seconds())
 	time.Sleep(time.Until(r.started.Add(csiReadFor)))
 
-	var delays []time.Duration
+	delays := make([]time.Duration, 0, 16*len(r.reading)) // a ttl-60 volume refreshes about 16 times in 10 minutes
 	var tokens []string
 	for _, v := range r.reading {
 		minted := r.mints(v.key)
