@@ -34,18 +34,25 @@ const (
 	jitterPercent = 5
 )
 
-// RefreshTime is when a token issued at issuedAt and expiring at expiresAt should be replaced: with lead =
-// max(lifetime/3, MountSyncMargin) plus up to 5% of the lifetime of jitter, at expiresAt - lead, but never before
-// half the lifetime has passed (so a short lifetime cannot make the operator mint in a loop). The jitter is derived
-// from seed (the session's UID) and the token, so every reconcile of the same token computes the same time. The
-// result is truncated to the second, the precision of status timestamps.
+// RefreshTime is when a token in a Secret, issued at issuedAt and expiring at expiresAt, should be replaced:
+// RefreshWithin with MountSyncMargin, a pod's mounted copy lagging the Secret by up to the kubelet's sync. The jitter
+// is derived from seed (the session's UID) and the token, so every reconcile of the same token computes the same
+// time.
 func RefreshTime(issuedAt, expiresAt time.Time, seed string) time.Time {
+	return RefreshWithin(issuedAt, expiresAt, MountSyncMargin, fraction(seed, expiresAt.Unix()))
+}
+
+// RefreshWithin is the refresh rule for a reader that sees a new token margin after it is written: with lead =
+// max(lifetime/3, margin) plus jitter (in [0, 1)) times 5% of the lifetime, at expiresAt - lead, but never before half
+// the lifetime has passed (so a short lifetime cannot make the operator mint in a loop). The result is truncated to
+// the second, the precision of status timestamps.
+func RefreshWithin(issuedAt, expiresAt time.Time, margin time.Duration, jitter float64) time.Time {
 	lifetime := expiresAt.Sub(issuedAt)
 	if lifetime <= 0 {
 		return issuedAt
 	}
-	lead := max(lifetime/refreshFraction, MountSyncMargin)
-	lead += time.Duration(fraction(seed, expiresAt.Unix()) * float64(lifetime) * jitterPercent / 100)
+	lead := max(lifetime/refreshFraction, margin)
+	lead += time.Duration(jitter * float64(lifetime) * jitterPercent / 100)
 	at := expiresAt.Add(-lead)
 	if floor := issuedAt.Add(lifetime / 2); at.Before(floor) {
 		at = floor

@@ -272,7 +272,10 @@ func (m *Manager) accept(st *storage.State, tok mintapi.Token) error {
 		return err
 	}
 	st.IssuedAt, st.ExpiresAt = now, tok.ExpiresAt
-	st.RefreshAt = RefreshAt(now, tok.ExpiresAt, m.cfg.Jitter())
+	// A volume has no kubelet sync lag (the plugin swaps the files and the pod sees them at once), so no margin: the
+	// lead is lifetime/3, 20 s at the minimum ttl of 60 s, room for one attempt (bounded by attemptTimeout) and the
+	// last-chance attempt policy.LastChance before expiry. A ttl-60 volume is minted every 40 s, not every 30 s.
+	st.RefreshAt = policy.RefreshWithin(now, tok.ExpiresAt, 0, m.cfg.Jitter())
 	return m.cfg.Store.Save(*st)
 }
 

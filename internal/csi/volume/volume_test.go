@@ -309,6 +309,7 @@ func TestRepublishTakesTheNewPodToken(t *testing.T) {
 	}
 }
 
+// TestRefreshAt: a volume's token is replaced with a third of its lifetime left, less up to 5 % of jitter.
 func TestRefreshAt(t *testing.T) {
 	for _, tc := range []struct {
 		lifetime time.Duration
@@ -321,7 +322,7 @@ func TestRefreshAt(t *testing.T) {
 		{3600 * time.Second, 0.5, 2310 * time.Second},
 		{0, 0, 0},
 	} {
-		if got := RefreshAt(t0, t0.Add(tc.lifetime), tc.jitter).Sub(t0); got != tc.want {
+		if got := policy.RefreshWithin(t0, t0.Add(tc.lifetime), 0, tc.jitter).Sub(t0); got != tc.want {
 			t.Errorf("RefreshAt(%v, jitter %v) = +%v, want +%v", tc.lifetime, tc.jitter, got, tc.want)
 		}
 	}
