@@ -20,14 +20,16 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 )
 
-// tokenSecret returns the session's token Secret, or nil when there is none. Managed Secrets come from the cache;
-// a Secret of that name that the cache does not hold (unlabelled, so not ours or stripped by hand) is read once
-// directly, and only when the metadata cache says it exists.
+// tokenSecret returns the session's token Secret, or nil when there is none. Managed Secrets come from the cache.
+// Of a Secret of that name the cache does not hold (unlabelled), the metadata cache says whose it is: somebody
+// else's is returned as its metadata alone (its data is none of the operator's business, and never read); one this
+// session controls, its label stripped by hand, is read once directly, to be rewritten.
 func (r *BurnerSessionReconciler) tokenSecret(ctx context.Context, bs *burnerv1alpha1.BurnerSession) (*corev1.Secret, error) {
 	key := client.ObjectKey{Namespace: bs.Namespace, Name: bs.TokenSecretName()}
 	s := &corev1.Secret{}
@@ -38,8 +40,12 @@ func (r *BurnerSessionReconciler) tokenSecret(ctx context.Context, bs *burnerv1a
 	if err == nil {
 		return s, nil
 	}
-	if r.Secrets.UnmanagedMeta(ctx, key) == nil {
+	m := r.Secrets.UnmanagedMeta(ctx, key)
+	if m == nil {
 		return nil, nil
+	}
+	if !metav1.IsControlledBy(m, bs) {
+		return &corev1.Secret{ObjectMeta: m.ObjectMeta}, nil
 	}
 	if err := r.APIReader.Get(ctx, key, s); err != nil {
 		return nil, client.IgnoreNotFound(err)

@@ -46,8 +46,8 @@ import (
 type BurnerSessionReconciler struct {
 	// Client reads BurnerSessions and token Secrets from the manager's cache, which holds only managed Secrets.
 	client.Client
-	// APIReader reads Secrets the cache does not hold (foreign Secrets in the way) straight from the apiserver, so
-	// the manager never caches every Secret in the cluster.
+	// APIReader reads straight from the apiserver what the cache does not hold (a token Secret whose label was
+	// stripped by hand, our own write not yet seen), so the manager never caches every Secret in the cluster.
 	APIReader client.Reader
 	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder

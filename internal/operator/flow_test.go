@@ -17,12 +17,15 @@ limitations under the License.
 package operator_test
 
 import (
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
 	"github.com/burner-operator/burner-operator/internal/burnersim"
@@ -264,3 +267,43 @@ func TestSecretInTheWay(t *testing.T) {
 		t.Fatalf("%d mints", got)
 	}
 }
+
+// TestForeignSecretInTheWayIsNotRead: a foreign Secret at the token Secret's name is judged by its metadata alone
+// (whose it is): the manager never reads it whole from the apiserver, so somebody else's data never reaches its
+// memory.
+func TestForeignSecretInTheWayIsNotRead(t *testing.T) {
+	f := operatortest.NewFlow(t, env)
+	foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.NS, Name: "pay"},
+		Data: map[string][]byte{"password": []byte("somebody else's")}}
+	if err := env.Client.Create(f.Ctx, foreign); err != nil {
+		t.Fatal(err)
+	}
+	var wholeReads atomic.Int32
+	path := "/api/v1/namespaces/" + f.NS + "/secrets/pay"
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Wrap(func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			if req.Method == http.MethodGet && req.URL.Path == path &&
+				!strings.Contains(req.Header.Get("Accept"), "as=PartialObjectMetadata") {
+				wholeReads.Add(1)
+			}
+			return next.RoundTrip(req)
+		})
+	})
+	f.StartManagerWithConfig(cfg, nil)
+	mark := f.LogMark()
+	f.CreateSession("pay", 300)
+	f.WaitReason("pay", burnerv1alpha1.ConditionReady, "SecretNotOwned")
+	f.ForceRefresh("pay", "1")
+	f.WaitReconciled(mark, 2, "pay")
+	if n := wholeReads.Load(); n != 0 {
+		t.Fatalf("the foreign Secret was read whole %d times", n)
+	}
+	if got := f.Sim.TotalMints(); got != 0 {
+		t.Fatalf("%d mints", got)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
