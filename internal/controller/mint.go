@@ -55,6 +55,14 @@ func (r *BurnerSessionReconciler) mint(
 		return outcome{in: in, failure: recordedFailure(bs), source: stillHeld, retryIn: wait}, nil
 	}
 
+	if err := ctx.Err(); err != nil {
+		// The manager is stopping: no new call. The next leader finds the token still due.
+		return outcome{}, err
+	}
+	// From here on the manager's shutdown does not cut the call short: the token it mints costs quota, and is
+	// written (then reported, see Reconcile) within the grace period.
+	ctx, cancel := finishing(ctx)
+	defer cancel()
 	logf.FromContext(ctx).V(1).Info("issuing token", "reason", a.reason, "detail", a.detail)
 	var needBy time.Time
 	if in.Usable() {
@@ -68,8 +76,8 @@ func (r *BurnerSessionReconciler) mint(
 	}
 	f, failed := failure.As(err)
 	if err != nil && !failed {
-		// The manager is stopping and cut the call short: not the API's failure, so nothing to record. The next
-		// leader finds the token still due.
+		// The call outlasted finishWithin after the manager began to stop: not the API's failure, so nothing to
+		// record. The next leader finds the token still due.
 		return outcome{}, err
 	}
 	if r.quiet(bs, f) {
@@ -105,4 +113,18 @@ func (r *BurnerSessionReconciler) quiet(bs *burnerv1alpha1.BurnerSession, f *fai
 	}
 	_, again := r.rateLimited.LoadOrStore(key, struct{}{})
 	return !again
+}
+
+// finishWithin bounds the work a reconcile has under way when the manager begins to stop: an API call (its own
+// timeout, --burner-api-timeout, is 10 s by default) and the Secret write, then the status patch, each get this
+// long, together within the manager's graceful shutdown (operator.GracefulShutdownTimeout, 30 s), which the pod's
+// termination grace period (45 s) covers.
+const finishWithin = 12 * time.Second
+
+// finishing is ctx without its cancellation, for work that must not be dropped half done (a token minted costs
+// quota, and is lost unless written): once ctx ends, the work gets finishWithin more.
+func finishing(ctx context.Context) (context.Context, context.CancelFunc) {
+	detached, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(finishWithin, cancel) })
+	return detached, func() { stop(); cancel() }
 }

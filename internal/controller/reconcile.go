@@ -102,7 +102,10 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 
 	// 5. Report: the status, then the requeue from it, then the events, logs and counts of what needs a look. An
-	// unchanged status is not written (a held-back session's, typically).
+	// unchanged status is not written (a held-back session's, typically). A token minted while the manager stops is
+	// reported too.
+	ctx, cancel := finishing(ctx)
+	defer cancel()
 	orig := bs.DeepCopy()
 	setStatus(bs, o)
 	res := requeue(bs, o)

@@ -56,6 +56,10 @@ const (
 	DefaultKubeQPS     = 500
 	DefaultKubeBurst   = 1000
 	LeaderElectionID   = "burner-operator.burner.aerosol.com"
+	// GracefulShutdownTimeout is how long the manager waits for its reconciles to end when it stops: a mint under
+	// way is finished and written meanwhile (the controller bounds that work to fit). The pod's termination grace
+	// period (45 s in the manifests and the chart) covers it.
+	GracefulShutdownTimeout = 30 * time.Second
 )
 
 // Options configure the manager. Manager holds the controller-runtime options (metrics, probes, leader election);
@@ -163,6 +167,9 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	// Stepping down on shutdown lets a new leader take over at once; the binary exits right after the manager.
 	mo.LeaderElectionReleaseOnCancel = true
+	if mo.GracefulShutdownTimeout == nil {
+		mo.GracefulShutdownTimeout = new(GracefulShutdownTimeout)
+	}
 	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
 		return nil, err
