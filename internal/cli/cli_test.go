@@ -19,6 +19,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -200,10 +201,18 @@ func forceRefresh(t *testing.T, ns, name string) string {
 // returns the token.
 func writeToken(t *testing.T, ns, name string, exp, secretExp time.Time) string {
 	t.Helper()
-	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+	return writeTokenWith(t, ns, name, exp, secretExp, nil)
+}
+
+// writeTokenWith is writeToken with more claims in the token (or other values of its usual ones).
+func writeTokenWith(t *testing.T, ns, name string, exp, secretExp time.Time, extra jwt.MapClaims) string {
+	t.Helper()
+	claims := jwt.MapClaims{
 		"sub": wallet, "scopes": []string{"wallet:read", "transactions:build"}, "iat": now.Add(-time.Minute).Unix(),
 		"exp": exp.Unix(), "jti": "0123456789abcdef01234567",
-	}).SignedString([]byte("test-signing-key"))
+	}
+	maps.Copy(claims, extra)
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte("test-signing-key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,6 +266,38 @@ func TestInspectShowsClaimsButNeverTheToken(t *testing.T) {
 	r = plugin(t, "inspect", "drift", "-n", ns)
 	if r.code != 0 || !strings.Contains(r.stdout, "MISMATCH") {
 		t.Fatalf("exit %d, want a MISMATCH verdict:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	assertNoToken(t, token, r)
+}
+
+// TestInspectEscapesControlCharacters: claims are the upstream's text, and one carrying a terminal escape sequence
+// or a line break is shown quoted, so it can neither drive the terminal nor forge a line of the output.
+func TestInspectEscapesControlCharacters(t *testing.T) {
+	ns := env.Namespace(t)
+	createSession(t, ns, "pay", burnerv1alpha1.BurnerSessionStatus{})
+	exp := now.Add(4 * time.Minute)
+	const forged = "Expiry check: the Secret's expiresAt agrees with the token's exp."
+	token := writeTokenWith(t, ns, "pay", exp, exp, jwt.MapClaims{
+		"iss":                  "evil\x1b[2J\n" + forged,
+		"aud":                  []string{"a\rb", "c\u202ed"},
+		"name\x1b]0;title\x07": "x",
+		"nested":               map[string]any{"k": "\u009b31m"},
+	})
+	r := plugin(t, "inspect", "pay", "-n", ns)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.ContainsAny(r.stdout, "\x1b\x07\r\u202e\u009b") {
+		t.Fatalf("inspect printed a control character raw:\n%q", r.stdout)
+	}
+	if n := strings.Count(r.stdout, "\n"+forged); n != 1 {
+		t.Fatalf("%d lines say the expiry agrees, want 1 (a claim forged one):\n%s", n, r.stdout)
+	}
+	for _, want := range []string{`"evil\x1b[2J\n` + forged + `"`, `"a\rb" "c\u202ed"`, `"name\x1b]0;title\a":`,
+		`"{\"k\":\"\u009b31m\"}"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("inspect output lacks %s:\n%s", want, r.stdout)
+		}
 	}
 	assertNoToken(t, token, r)
 }

@@ -23,9 +23,11 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/spf13/cobra"
@@ -115,17 +117,17 @@ func (o *options) printInspect(bs *burnerv1alpha1.BurnerSession, s *corev1.Secre
 	now := o.clock.Now()
 	w := tabwriter.NewWriter(o.streams.Out, 0, 8, 2, ' ', 0)
 	line := func(label, format string, args ...any) {
-		_, _ = fmt.Fprintf(w, label+":\t"+format+"\n", args...)
+		_, _ = fmt.Fprintf(w, "%s:\t"+format+"\n", append([]any{label}, args...)...)
 	}
 	line("Session", "%s/%s", bs.Namespace, bs.Name)
 	if r := meta.FindStatusCondition(bs.Status.Conditions, burnerv1alpha1.ConditionReady); r != nil {
-		line("Ready", "%s (%s): %s", r.Status, r.Reason, r.Message)
+		line("Ready", "%s (%s): %s", r.Status, r.Reason, printable(r.Message))
 	} else {
 		line("Ready", "Unknown")
 	}
 	line("Token Secret", "%s (issued %s, expiresAt %s)", s.Name, when(now, tok.IssuedAt), when(now, tok.ExpiresAt))
 	line("Template keys", "%s", templateKeys(s))
-	line("Algorithm", "%s (signature not verified, not shown)", orNone(c.alg))
+	line("Algorithm", "%s (signature not verified, not shown)", orNone(printable(c.alg)))
 
 	rest := maps.Clone(c.values)
 	for _, k := range knownClaims {
@@ -135,7 +137,7 @@ func (o *options) printInspect(bs *burnerv1alpha1.BurnerSession, s *corev1.Secre
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(rest)) {
-		line(name, "%s", claimString(now, name, rest[name]))
+		line(printable(name), "%s", claimString(now, name, rest[name]))
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -182,17 +184,29 @@ func claimString(now time.Time, name string, v any) string {
 	}
 	switch v := v.(type) {
 	case string:
-		return v
+		return printable(v)
 	case []any:
 		parts := make([]string, 0, len(v))
 		for _, e := range v {
-			parts = append(parts, fmt.Sprint(e))
+			parts = append(parts, printable(fmt.Sprint(e)))
 		}
 		return strings.Join(parts, " ")
 	default:
+		// JSON escapes the C0 controls but not DEL, the C1 controls or Unicode's format characters.
 		b, _ := json.Marshal(v)
-		return string(b)
+		return printable(string(b))
 	}
+}
+
+// printable is s as a terminal can show it harmlessly. Claims are the upstream's text: an escape sequence in one
+// could clear the screen or rewrite what was printed, a line break forge a line of the output. A string with any
+// character that is not printable (a control, a format character such as a bidi override, invalid UTF-8) is shown
+// quoted, with Go's escapes.
+func printable(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 func unixTime(v any) (time.Time, bool) {
