@@ -249,8 +249,8 @@ func reportRefusal(ctx context.Context, c client.Client) {
 	}
 }
 
-// watch prints the session's progress and, like a pod reading its mounted Secret, the token it would use. It
-// returns once a refresh was seen when stopAtRefresh is set, or when ctx ends.
+// watch prints the session's progress and, like a pod reading its mounted Secret, the expiry of the token it would
+// use. It returns once a refresh was seen when stopAtRefresh is set, or when ctx ends.
 func watch(ctx context.Context, c client.Client, stopAtRefresh bool) (bool, error) {
 	var lastReady, firstToken, lastToken string
 	refreshed := false
@@ -287,7 +287,8 @@ func watch(ctx context.Context, c client.Client, stopAtRefresh bool) (bool, erro
 			say("refresh: the Secret now holds a new token")
 		}
 		lastToken = token
-		say("consumer reads token …%s, valid until %s (%s left)", token[len(token)-6:], s.Data[tokensecret.KeyExpiresAt],
+		// The expiry, not any part of the token: its last characters are signature bytes.
+		say("consumer reads a token valid until %s (%s left)", s.Data[tokensecret.KeyExpiresAt],
 			untilRFC3339(string(s.Data[tokensecret.KeyExpiresAt])))
 		if refreshed && stopAtRefresh {
 			return true, nil
