@@ -45,23 +45,46 @@ import (
 
 // TestChartRBACMatchesMarkers: the chart's ClusterRole grants exactly what the controller's RBAC markers generate.
 func TestChartRBACMatchesMarkers(t *testing.T) {
-	manifest := run(t, nil, tool(t, "HELM"), "template", "burner", "charts/burner-operator")
 	want := readYAML[rbacv1.ClusterRole](t, filepath.Join("config", "rbac", "role.yaml"))
+	sameRules(t, chartRules(t, "ClusterRole", "-manager"), want.Rules, "config/rbac/role.yaml (run make manifests)")
+}
+
+// TestChartLeaderElectionRoleMatchesKustomize: both installs grant leader election the same, and only what
+// controller-runtime's leader election uses (leases, and events to announce a new leader): no ConfigMaps.
+func TestChartLeaderElectionRoleMatchesKustomize(t *testing.T) {
+	want := readYAML[rbacv1.Role](t, filepath.Join("config", "rbac", "leader_election_role.yaml"))
+	sameRules(t, chartRules(t, "Role", "-leader-election"), want.Rules, "config/rbac/leader_election_role.yaml")
+	for _, r := range want.Rules {
+		if slices.Contains(r.Resources, "configmaps") {
+			t.Fatalf("the leader election Role grants ConfigMaps, which leader election on leases never uses: %v", r)
+		}
+	}
+}
+
+// chartRules are the rules of the chart's (default values) object of kind whose name ends in suffix.
+func chartRules(t *testing.T, kind, suffix string) []rbacv1.PolicyRule {
+	t.Helper()
+	manifest := run(t, nil, tool(t, "HELM"), "template", "burner", "charts/burner-operator")
 	for _, o := range objects(t, manifest) {
-		if o.GetKind() == "ClusterRole" && strings.HasSuffix(o.GetName(), "-manager") {
-			var got rbacv1.ClusterRole
+		if o.GetKind() == kind && strings.HasSuffix(o.GetName(), suffix) {
+			var got struct{ Rules []rbacv1.PolicyRule }
 			if err := sigsyaml.Unmarshal([]byte(sigsyamlString(t, o.Object)), &got); err != nil {
 				t.Fatal(err)
 			}
-			if !slices.EqualFunc(got.Rules, want.Rules, func(a, b rbacv1.PolicyRule) bool {
-				return sigsyamlString(t, a) == sigsyamlString(t, b)
-			}) {
-				t.Fatalf("chart rules differ from config/rbac/role.yaml (run make manifests):\n%v\n%v", got.Rules, want.Rules)
-			}
-			return
+			return got.Rules
 		}
 	}
-	t.Fatal("no manager ClusterRole in the chart")
+	t.Fatalf("no %s *%s in the chart", kind, suffix)
+	return nil
+}
+
+func sameRules(t *testing.T, chart, want []rbacv1.PolicyRule, wantFrom string) {
+	t.Helper()
+	if !slices.EqualFunc(chart, want, func(a, b rbacv1.PolicyRule) bool {
+		return sigsyamlString(t, a) == sigsyamlString(t, b)
+	}) {
+		t.Fatalf("chart rules differ from %s:\n%v\n%v", wantFrom, chart, want)
+	}
 }
 
 // TestManagerRunsUnderInstalledRBAC installs the RBAC of install.yaml and runs the manager as its ServiceAccount
