@@ -76,7 +76,11 @@ func (s *Server) Start(ctx context.Context) error {
 		TLSConfig:         &tls.Config{GetCertificate: cw.GetCertificate, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	// Shutdown refuses new requests and waits for those in flight: a token being minted for a pod is answered (it
+	// costs quota) before Start returns, and the manager waits for Start, up to its graceful shutdown timeout.
+	shutDown := make(chan struct{})
 	go func() {
+		defer close(shutDown)
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -86,5 +90,6 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	<-shutDown
 	return nil
 }
