@@ -35,6 +35,7 @@ import (
 
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/operator"
+	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
 func main() {
@@ -64,6 +65,9 @@ func main() {
 			"reads and writes Secrets only there and in --cluster-resource-namespace, and needs Roles only there.")
 	flag.IntVar(&o.Concurrency, "max-concurrent-reconciles", operator.DefaultConcurrency,
 		"Number of BurnerSessions reconciled in parallel.")
+	flag.DurationVar(&o.ForceRefreshInterval, "force-refresh-min-interval", policy.ForceRefreshMinInterval,
+		"Least time from a session's last token to one a new force-refresh value asks for; a value set sooner is "+
+			"answered then, with one token (0: no limit).")
 	flag.Float64Var(&kubeQPS, "kube-api-qps", operator.DefaultKubeQPS, "QPS of the Kubernetes API client.")
 	flag.IntVar(&kubeBurst, "kube-api-burst", operator.DefaultKubeBurst, "Burst of the Kubernetes API client.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+

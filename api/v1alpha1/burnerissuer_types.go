@@ -59,6 +59,14 @@ type IssuerPolicy struct {
 	// +kubebuilder:validation:Minimum=60
 	// +kubebuilder:validation:Maximum=3600
 	MaxTTLSeconds *int32 `json:"maxTTLSeconds,omitempty"`
+
+	// maxSessionsPerNamespace is the most BurnerSessions of one namespace the issuer mints tokens for (absent: no
+	// limit). Sessions the other rules allow are admitted in line: those already admitted keep their place, then the
+	// oldest (creationTimestamp, then name); the rest get Ready=False with reason NamespaceSessionLimit and no call,
+	// and are admitted as places free up. Pods' CSI volumes do not count.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	MaxSessionsPerNamespace *int32 `json:"maxSessionsPerNamespace,omitempty"`
 }
 
 // BurnerIssuerSpec is the API endpoint, the key and the policy of an issuer.

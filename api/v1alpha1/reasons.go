@@ -62,6 +62,10 @@ const (
 	ReasonIssuerNotFound          = "IssuerNotFound"
 	ReasonIssuerNotReady          = "IssuerNotReady"
 	ReasonAPIKeySecretNotLabelled = "APIKeySecretNotLabelled"
+	// ReasonNamespaceSessionLimit: the issuer's policy.maxSessionsPerNamespace is taken by sessions ahead in line in
+	// the namespace; the session is admitted, with no change of its own, when one of them is deleted or leaves the
+	// issuer, or when the limit is raised.
+	ReasonNamespaceSessionLimit = "NamespaceSessionLimit"
 	// ReasonSecretTemplateInvalid: the secretTemplate (the session's over its issuer's) cannot be put on the token
 	// Secret: a label value the CRD's rules cannot check, or annotations over the apiserver's size limit with those
 	// already on the Secret. Nothing is minted for a Secret that could not carry it.
@@ -87,6 +91,10 @@ const (
 	ReasonRecovered = "Recovered"
 	// ReasonRepaired (Normal): the last token was written back into a Secret deleted or edited by hand.
 	ReasonRepaired = "Repaired"
+	// ReasonForceRefreshDeferred (Normal event, and the Synced=True reason until then): a new force-refresh value
+	// came within the minimum interval since the session's last token was issued; one new token is issued when the
+	// interval has passed, whatever the number of values set meanwhile.
+	ReasonForceRefreshDeferred = "ForceRefreshDeferred"
 )
 
 // Reasons of a pod's CSI volume (csi.burner.aerosol.com), besides the session reasons above that its mint shares

@@ -60,23 +60,35 @@ func (r *IssuerReconciler) capacity(ctx context.Context, obj burnerv1alpha1.Gene
 	return cond, nil
 }
 
-// demand is the calls per second the issuer's sessions need: one per refresh interval each (the time from issue to
-// refresh of its current token, or two thirds of its ttl before it has one).
+// demand is the calls per second the issuer's admitted sessions need (those its policy refuses make no call): one
+// per refresh interval each (the time from issue to refresh of its current token, or two thirds of its ttl before
+// it has one).
 func (r *IssuerReconciler) demand(ctx context.Context, obj burnerv1alpha1.GenericIssuer) (float64, error) {
 	var list burnerv1alpha1.BurnerSessionList
 	if err := r.List(ctx, &list, client.MatchingFields{issuerRefIndex: issuer.IndexKey(obj)},
 		client.UnsafeDisableDeepCopy); err != nil {
 		return 0, err
 	}
-	var demand float64
+	byNamespace := map[string][]*burnerv1alpha1.BurnerSession{}
 	for i := range list.Items {
-		st := &list.Items[i].Status
-		interval := time.Duration(list.Items[i].Spec.TTLSeconds) * time.Second * 2 / 3
-		if st.IssuedAt != nil && st.RefreshAt != nil && st.RefreshAt.After(st.IssuedAt.Time) {
-			interval = st.RefreshAt.Sub(st.IssuedAt.Time)
+		bs := &list.Items[i]
+		byNamespace[bs.Namespace] = append(byNamespace[bs.Namespace], bs)
+	}
+	var demand float64
+	for namespace, sessions := range byNamespace {
+		in, err := admitted(ctx, r.Client, obj.GetSpec().Policy, namespace, sessions)
+		if client.IgnoreNotFound(err) != nil {
+			return 0, err
 		}
-		if interval > 0 {
-			demand += 1 / interval.Seconds()
+		for _, bs := range in {
+			st := &bs.Status
+			interval := time.Duration(bs.Spec.TTLSeconds) * time.Second * 2 / 3
+			if st.IssuedAt != nil && st.RefreshAt != nil && st.RefreshAt.After(st.IssuedAt.Time) {
+				interval = st.RefreshAt.Sub(st.IssuedAt.Time)
+			}
+			if interval > 0 {
+				demand += 1 / interval.Seconds()
+			}
 		}
 	}
 	return demand, nil

@@ -40,6 +40,9 @@ type outcome struct {
 	retryIn     time.Duration
 	// minted: a new token was issued and written.
 	minted bool
+	// forceRefreshAt: a new force-refresh value waits until then (policy.ForceRefreshWait), deferral says so.
+	forceRefreshAt time.Time
+	deferral       string
 	// heldBack: the call was deferred this long (until the per-key limiter's slot for it, or until its issuer is
 	// checked); nothing else happened.
 	heldBack time.Duration

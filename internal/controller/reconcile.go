@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -57,6 +58,9 @@ type BurnerSessionReconciler struct {
 	Minter *mint.Minter
 	// Secrets reads the metadata of Secrets the main cache does not hold.
 	Secrets *secrets.Reader
+	// ForceRefreshInterval is the least time from a session's last token to one a new force-refresh value asks for
+	// (policy.ForceRefreshWait); 0: none.
+	ForceRefreshInterval time.Duration
 
 	// lastIssued keeps the last token written per session, so a token Secret deleted or edited by hand is repaired
 	// without minting while that token is still good.
@@ -145,6 +149,9 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 	if err != nil {
 		return outcome{}, err
 	}
+	if f, err := r.seat(ctx, bs, grant.Policy()); err != nil || f != nil {
+		return refusedBy(in, f), err
+	}
 	tmpl := tokensecret.MergeTemplates(grant.SecretTemplate(), bs.Spec.SecretTemplate)
 	shaped, reshaped, f := shape(in, tmpl)
 	if f != nil {
@@ -157,7 +164,9 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 	if want, ok := r.lastIssued.restore(in); ok {
 		return r.repair(ctx, in, want, a, due)
 	}
-	if !due {
+	// A new force-refresh value too soon after the last token waits for the interval (policy.ForceRefreshWait).
+	until, why, deferred := policy.ForceRefreshWait(in, r.ForceRefreshInterval)
+	if !due || deferred {
 		// A new template, the session's or its issuer's, changes no token: the labels and annotations alone are
 		// written, with no call.
 		if reshaped {
@@ -165,7 +174,7 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 				return writeFailed(in, a.fingerprint, err)
 			}
 		}
-		return outcome{in: in}, nil
+		return outcome{in: in, forceRefreshAt: until, deferral: why}, nil
 	}
 	return r.mint(ctx, bs, in, a)
 }

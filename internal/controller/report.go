@@ -20,6 +20,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	ctrl "sigs.k8s.io/controller-runtime"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -54,6 +55,12 @@ func (r *BurnerSessionReconciler) report(
 	}
 	if o.heldBack > 0 {
 		return
+	}
+	if was := meta.FindStatusCondition(orig.Status.Conditions, burnerv1alpha1.ConditionSynced); !o.forceRefreshAt.IsZero() &&
+		(was == nil || was.Reason != burnerv1alpha1.ReasonForceRefreshDeferred) {
+		// Once per deferral, however many values are set meanwhile.
+		r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, burnerv1alpha1.ReasonForceRefreshDeferred, "Issue", "%s",
+			o.deferral)
 	}
 	if o.minted && !policy.CoversMountSync(o.in.RefreshAt, o.in.Token.ExpiresAt) &&
 		orig.Status.ObservedGeneration != bs.Generation {

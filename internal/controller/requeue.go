@@ -41,6 +41,9 @@ func requeue(bs *burnerv1alpha1.BurnerSession, o outcome) ctrl.Result {
 		if !in.Usable() {
 			return ctrl.Result{}
 		}
+		if !o.forceRefreshAt.IsZero() && o.forceRefreshAt.Before(in.RefreshAt) {
+			return requeueAt(in.Now, o.forceRefreshAt)
+		}
 		return requeueAt(in.Now, in.RefreshAt)
 	case o.source == attempted:
 		return nextWake(in, policy.RetryDelay(f.Reason, bs.Status.FailedAttempts, f.RetryAfter, string(bs.UID)))

@@ -72,7 +72,7 @@ func Setup(mgr ctrl.Manager, api mint.Client, opts SetupOptions) (*mint.Minter, 
 	minter := &mint.Minter{Issuers: issuers, Secrets: reader, API: api, Clock: clk}
 	r := &BurnerSessionReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(), Recorder: opts.Recorder,
-		Clock: clk, Minter: minter, Secrets: reader,
+		Clock: clk, Minter: minter, Secrets: reader, ForceRefreshInterval: opts.ForceRefreshInterval,
 	}
 	metrics.Sessions.Use(mgr.GetCache(), mgr.Elected())
 
@@ -96,6 +96,9 @@ func Setup(mgr ctrl.Manager, api mint.Client, opts SetupOptions) (*mint.Minter, 
 			builder.WithPredicates(issuerChanged)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sessionsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		// A session deleted or moved away leaves a place under its issuer's maxSessionsPerNamespace.
+		Watches(&burnerv1alpha1.BurnerSession{}, handler.EnqueueRequestsFromMapFunc(r.sessionsWaitingForASeat),
+			builder.WithPredicates(seatLeft)).
 		WithOptions(opts.Controller).
 		Named("burnersession").
 		Complete(r)
@@ -138,6 +141,8 @@ type SetupOptions struct {
 	Namespaces []string
 	// Limiter is the per-key limiter the issuers' Capacity weighs their demand against; nil: no Capacity.
 	Limiter RateReporter
+	// ForceRefreshInterval is the least time from a session's last token to one a force-refresh asks for; 0: none.
+	ForceRefreshInterval time.Duration
 }
 
 // errorBackoff paces the retries of reconciles that returned an error (the apiserver refused or was unreachable):

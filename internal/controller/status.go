@@ -56,8 +56,12 @@ func setStatus(bs *burnerv1alpha1.BurnerSession, o outcome) {
 	}
 	synced := metav1.Condition{Type: burnerv1alpha1.ConditionSynced, ObservedGeneration: bs.Generation,
 		Status: metav1.ConditionTrue, Reason: burnerv1alpha1.ReasonUpToDate, Message: "the token matches the spec"}
-	if f != nil {
+	switch {
+	case f != nil:
 		synced.Status, synced.Reason, synced.Message = metav1.ConditionFalse, f.Reason, burnerapi.Truncate(f.Message)
+	case !o.forceRefreshAt.IsZero():
+		// Not a failure: the token matches the spec, and the force-refresh is answered at the time given.
+		synced.Reason, synced.Message = burnerv1alpha1.ReasonForceRefreshDeferred, o.deferral
 	}
 	meta.SetStatusCondition(&st.Conditions, synced)
 	meta.SetStatusCondition(&st.Conditions, readyCondition(bs, in, f, o.source == refused))

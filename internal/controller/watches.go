@@ -48,6 +48,15 @@ var issuerChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predica
 	},
 })
 
+// seatLeft passes the session events that can free a place under an issuer's maxSessionsPerNamespace: a deletion,
+// and a new spec (another issuer, or one its policy refuses). A new session never takes an admitted one's place.
+var seatLeft = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	UpdateFunc:  func(e event.UpdateEvent) bool { return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() },
+	DeleteFunc:  func(event.DeleteEvent) bool { return true },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
 // readyOf is an issuer's Ready status and reason, for telling whether it flipped.
 func readyOf(obj client.Object) string {
 	status := obj.(burnerv1alpha1.GenericIssuer).GetStatus()

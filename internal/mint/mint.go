@@ -26,6 +26,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -75,6 +76,27 @@ func ForSession(bs *burnerv1alpha1.BurnerSession) Request {
 	}
 }
 
+// Application is req as the issuer's policy p judges it, made in a namespace with these labels.
+func (req Request) Application(p *burnerv1alpha1.IssuerPolicy, nsLabels labels.Set) policy.Application {
+	return policy.Application{Namespace: req.Namespace, NamespaceLabels: nsLabels, WalletAddress: req.WalletAddress,
+		Scopes: req.Scopes, TTLSeconds: req.TTLSeconds, Policy: p}
+}
+
+// NamespaceLabels reads the labels of namespace, which policy p judges only through its namespaceSelector (nil
+// without one: nothing is read).
+func NamespaceLabels(
+	ctx context.Context, c client.Reader, namespace string, p *burnerv1alpha1.IssuerPolicy,
+) (labels.Set, error) {
+	if p == nil || p.NamespaceSelector == nil {
+		return nil, nil
+	}
+	ns := &corev1.Namespace{}
+	if err := c.Get(ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
+		return nil, err
+	}
+	return ns.Labels, nil
+}
+
 // Grant is a request's admission: where its tokens come from, cleared by the issuer's policy.
 type Grant struct {
 	origin issuer.Origin
@@ -85,12 +107,17 @@ type Grant struct {
 // URL is the API the grant's tokens come from; "" for the manager's default.
 func (g Grant) URL() string { return g.origin.URL }
 
+// Policy is the issuer's policy, nil without one (or without an issuer).
+func (g Grant) Policy() *burnerv1alpha1.IssuerPolicy { return g.origin.Policy }
+
 // SecretTemplate is the issuer's default shape of token Secrets, read with the rest of the issuer (empty without
 // an issuer).
 func (g Grant) SecretTemplate() burnerv1alpha1.SecretTemplate { return g.origin.SecretTemplate }
 
 // Admit resolves where req's tokens come from and checks, before anything is due, what forbids using it: an issuer
-// that is missing or not Ready, its policy, a key Secret that does not opt in. It makes no API call. A refusal is a
+// that is missing or not Ready, its policy, a key Secret that does not opt in. It makes no API call. The policy's
+// maxSessionsPerNamespace is not judged here: it ranks a namespace's BurnerSessions, which their reconciler does;
+// a pod's volume does not count against it (the pods a namespace may run are its ResourceQuota's to cap). A refusal is a
 // *failure.Error; issuer.ErrUnchecked says the issuer is about to be checked; any other error is the apiserver's.
 func (m *Minter) Admit(ctx context.Context, req Request) (Grant, error) {
 	origin, err := m.Issuers.Resolve(ctx, req.Namespace, req.IssuerRef, req.APIKeySecretRef)
@@ -98,16 +125,11 @@ func (m *Minter) Admit(ctx context.Context, req Request) (Grant, error) {
 		return Grant{}, err
 	}
 	if p := origin.Policy; p != nil {
-		app := policy.Application{Namespace: req.Namespace, WalletAddress: req.WalletAddress, Scopes: req.Scopes,
-			TTLSeconds: req.TTLSeconds, Policy: p}
-		if p.NamespaceSelector != nil {
-			ns := &corev1.Namespace{}
-			if err := m.Issuers.Reader.Get(ctx, client.ObjectKey{Name: req.Namespace}, ns); err != nil {
-				return Grant{}, err
-			}
-			app.NamespaceLabels = ns.Labels
+		nsLabels, err := NamespaceLabels(ctx, m.Issuers.Reader, req.Namespace, p)
+		if err != nil {
+			return Grant{}, err
 		}
-		if reason, message, denied := policy.Permitted.Evaluate(app); denied {
+		if reason, message, denied := policy.Permitted.Evaluate(req.Application(p, nsLabels)); denied {
 			return Grant{}, &failure.Error{Reason: reason, Message: message}
 		}
 	}

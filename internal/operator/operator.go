@@ -81,6 +81,9 @@ type Options struct {
 	WatchNamespaces []string
 	// Clock drives every time decision; nil means the real clock.
 	Clock clock.Clock
+	// ForceRefreshInterval is the least time from a session's last token to one a force-refresh asks for (0: none;
+	// the binary's default is policy.ForceRefreshMinInterval).
+	ForceRefreshInterval time.Duration
 	// HTTPClient, if set, is used for API calls (tests route it to the simulator).
 	HTTPClient *http.Client
 	// Mint configures the mint endpoint of the CSI node plugins (served only when enabled).
@@ -178,7 +181,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	minter, err := internalcontroller.Setup(mgr, api, internalcontroller.SetupOptions{
 		ClusterResourceNamespace: o.ClusterResourceNamespace, Recorder: mgr.GetEventRecorder("burner-operator"),
 		Clock: o.Clock, Controller: controller.Options{MaxConcurrentReconciles: o.Concurrency},
-		Namespaces: namespaces, Limiter: limiter,
+		Namespaces: namespaces, Limiter: limiter, ForceRefreshInterval: o.ForceRefreshInterval,
 	})
 	if err != nil {
 		return nil, err

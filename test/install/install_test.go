@@ -35,6 +35,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/burner-operator/burner-operator/internal/operator"
+	"github.com/burner-operator/burner-operator/internal/policy"
 	"github.com/burner-operator/burner-operator/internal/testenv"
 )
 
@@ -179,9 +180,10 @@ func TestHelmChartAppliesServerSide(t *testing.T) {
 		if o.GetKind() == "Deployment" {
 			args, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 			text := sigsyamlString(t, args)
-			// The chart's default concurrency is the manager's own.
+			// The chart's default concurrency and force-refresh interval are the manager's own.
 			for _, want := range []string{"--leader-elect=true", "--burner-api-url=http://127.0.0.1:8089",
-				fmt.Sprintf("--max-concurrent-reconciles=%d", operator.DefaultConcurrency)} {
+				fmt.Sprintf("--max-concurrent-reconciles=%d", operator.DefaultConcurrency),
+				fmt.Sprintf("--force-refresh-min-interval=%.0fs", policy.ForceRefreshMinInterval.Seconds())} {
 				if !strings.Contains(text, want) {
 					t.Errorf("Deployment lacks %s", want)
 				}
