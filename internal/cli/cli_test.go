@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/policy"
 	"github.com/burner-operator/burner-operator/internal/testenv"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
@@ -185,6 +186,21 @@ func TestRefreshSetsANewValueOnEveryCall(t *testing.T) {
 
 	if r := plugin(t, "refresh", "-n", ns); r.code == 0 || !strings.Contains(r.stderr, "--all") {
 		t.Fatalf("refresh without a name or --all: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestRefreshSaysWhenItWillBeAnswered: a refresh soon after the last token says when the operator will answer it
+// (its default minimum interval after that token); one later says a token is on its way.
+func TestRefreshSaysWhenItWillBeAnswered(t *testing.T) {
+	ns := env.Namespace(t)
+	createSession(t, ns, "fresh", burnerv1alpha1.BurnerSessionStatus{IssuedAt: at(-10 * time.Second)})
+	createSession(t, ns, "old", burnerv1alpha1.BurnerSessionStatus{IssuedAt: at(-time.Hour)})
+	want := now.Add(policy.ForceRefreshMinInterval - 10*time.Second).Format(time.RFC3339)
+	if r := plugin(t, "refresh", "fresh", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "one new token at "+want) {
+		t.Fatalf("refresh right after a token printed %q, want the time it is answered, %s", r.stdout, want)
+	}
+	if r := plugin(t, "refresh", "old", "-n", ns); r.code != 0 || !strings.Contains(r.stdout, "on its way") {
+		t.Fatalf("refresh printed %q", r.stdout)
 	}
 }
 

@@ -21,11 +21,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/policy"
 )
 
 func newRefreshCommand(o *options) *cobra.Command {
@@ -92,9 +94,22 @@ func (o *options) refresh(cmd *cobra.Command, c client.Client, bs *burnerv1alpha
 	if !had {
 		old = "<unset>"
 	}
-	_, _ = fmt.Fprintf(o.streams.Out, "burnersession/%s in %s: %s %s -> %s (one new token is on its way)\n",
-		bs.Name, bs.Namespace, burnerv1alpha1.ForceRefreshAnnotation, old, value)
+	_, _ = fmt.Fprintf(o.streams.Out, "burnersession/%s in %s: %s %s -> %s (%s)\n",
+		bs.Name, bs.Namespace, burnerv1alpha1.ForceRefreshAnnotation, old, value, o.whenAnswered(bs))
 	return nil
+}
+
+// whenAnswered says when the operator answers a force-refresh of bs: at once, or, within its minimum interval after
+// the last token (the default one: the plugin cannot see the manager's flags), when that has passed.
+func (o *options) whenAnswered(bs *burnerv1alpha1.BurnerSession) string {
+	if issued := bs.Status.IssuedAt; issued != nil {
+		if at := issued.Add(policy.ForceRefreshMinInterval); o.clock.Now().Before(at) {
+			return fmt.Sprintf("one new token at %s: the operator force-refreshes a session at most once per %s "+
+				"after its last token by default; the Synced condition says when", at.UTC().Format(time.RFC3339),
+				policy.ForceRefreshMinInterval)
+		}
+	}
+	return "one new token is on its way"
 }
 
 // forceRefreshValue is the time (readable in `kubectl get -o yaml`) plus a random suffix: the operator acts on any
