@@ -352,7 +352,10 @@ func (h *harness) startManager(ctx context.Context) (func() int, error) {
 	args := append([]string{"--kubeconfig", h.kubeconfig, "--burner-api-url", h.simURL,
 		"--cluster-resource-namespace", benchPlatformNS,
 		"--health-probe-bind-address", "0", "--metrics-bind-address", metricsAddr,
-		"--metrics-secure=false", "--pprof-bind-address", pprofAddr},
+		"--metrics-secure=false", "--pprof-bind-address", pprofAddr,
+		// The refresh phase follows the issue phase at once: it measures a herd of mints, not the per-session
+		// minimum interval, which would defer every token to a minute after its first.
+		"--force-refresh-min-interval=0"},
 		strings.Fields(h.c.managerArgs)...)
 	var env []string
 	if h.c.goMemLimit != "" {
