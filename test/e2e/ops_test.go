@@ -137,7 +137,8 @@ func kubectlBurner(t *testing.T) {
 	if _, err := burner("refresh", "cli"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, 500*time.Millisecond, "a new token after refresh", func() error {
+	// The token is seconds old: the refresh is answered --force-refresh-min-interval (60 s) after it was issued.
+	eventually(t, 2*time.Minute, 500*time.Millisecond, "a new token after refresh", func() error {
 		s, err := tokenSecret(ctx, ns, "cli")
 		if err == nil && string(s.Data["token"]) == token {
 			err = errors.New("the same token")
