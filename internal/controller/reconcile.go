@@ -149,8 +149,13 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 	if err != nil {
 		return outcome{}, err
 	}
-	if f, err := r.seat(ctx, bs, grant.Policy()); err != nil || f != nil {
-		return refusedBy(in, f), err
+	// The issuer's maxSessionsPerNamespace, which ranks the namespace's sessions: refused the same way.
+	overLimit, err := r.seat(ctx, bs, grant.Policy())
+	if err != nil {
+		return outcome{}, err
+	}
+	if overLimit != nil {
+		return refusedBy(in, overLimit), nil
 	}
 	tmpl := tokensecret.MergeTemplates(grant.SecretTemplate(), bs.Spec.SecretTemplate)
 	shaped, reshaped, f := shape(in, tmpl)
