@@ -218,7 +218,10 @@ func TestIssuerValidation(t *testing.T) {
 		{"cluster issuer with every rule", issuer("ClusterBurnerIssuer", map[string]any{
 			"url": "https://api.aerosol.com", "apiKeySecretRef": key, "policy": map[string]any{
 				"namespaceSelector": selector["namespaceSelector"], "allowedWallets": []any{wallet},
-				"allowedScopes": []any{"wallet:read"}, "maxTTLSeconds": int64(600)}}), ""},
+				"allowedScopes": []any{"wallet:read"}, "maxTTLSeconds": int64(600),
+				"maxSessionsPerNamespace": int64(20)}}), ""},
+		{"no session allowed per namespace", issuer("BurnerIssuer", map[string]any{"apiKeySecretRef": key,
+			"policy": map[string]any{"maxSessionsPerNamespace": int64(0)}}), "spec.policy.maxSessionsPerNamespace"},
 		{"loopback http", issuer("ClusterBurnerIssuer", map[string]any{"url": "http://127.0.0.1:8089",
 			"apiKeySecretRef": key}), ""},
 		{"plain http elsewhere", issuer("ClusterBurnerIssuer", map[string]any{"url": "http://api.aerosol.com",
