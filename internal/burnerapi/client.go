@@ -199,7 +199,7 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 		return nil, &Error{Kind: KindUpstream, Message: fmt.Sprintf("%s: body exceeds %d bytes", msgTooLarge, maxResponseBytes)}
 	}
 	serverNow, _ := http.ParseTime(resp.Header.Get("Date")) // zero when absent or unparsable
-	return parseResponse(data, req.Scopes, c.clock.Now(), serverNow)
+	return parseResponse(data, req, c.clock.Now(), serverNow)
 }
 
 // checkAPIKey catches keys that cannot be a valid header value, most often a trailing newline from

@@ -48,13 +48,13 @@ func TestCreateSessionSendsExactRequest(t *testing.T) {
 			var body []byte
 			c, _ := newClient(t, func(w http.ResponseWriter, r *http.Request) {
 				got, body = r, must(io.ReadAll(r.Body))
-				respond(http.StatusOK, okBody(t0.Add(10*time.Minute), AllScopes...))(w, r)
+				respond(http.StatusOK, okBody(t0.Add(time.Minute), AllScopes...))(w, r)
 			}, WithUserAgent("test-agent"))
 			s, err := c.CreateSession(context.Background(), testKey, tt.req)
 			if err != nil {
 				t.Fatalf("CreateSession: %v", err)
 			}
-			if s.Token != testToken || !s.ExpiresAt.Equal(t0.Add(10*time.Minute)) {
+			if s.Token != testToken || !s.ExpiresAt.Equal(t0.Add(time.Minute)) {
 				t.Errorf("session = %+v", s)
 			}
 			if got.Method != http.MethodPost || got.URL.Path != SessionsPath || got.URL.RawQuery != "" {
@@ -77,7 +77,7 @@ func TestCreateSessionBaseURLWithPath(t *testing.T) {
 	var path string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path = r.URL.Path
-		respond(http.StatusOK, okBody(time.Now().Add(time.Minute), AllScopes...))(w, r)
+		respond(http.StatusOK, okBody(t0.Add(time.Minute), AllScopes...))(w, r) // Date t0: a minute's lifetime
 	}))
 	defer srv.Close()
 	c, err := New(srv.URL + "/proxy/")
@@ -123,7 +123,7 @@ func TestCreateSessionStatusCodes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			body := echo
 			if tt.status == 200 {
-				body = okBody(t0.Add(time.Hour), AllScopes...)
+				body = okBody(t0.Add(5*time.Minute), AllScopes...)
 			}
 			c, _ := newClient(t, respond(tt.status, body, tt.header...))
 			s, err := c.CreateSession(context.Background(), testKey, Request{WalletAddress: testWallet})
@@ -163,8 +163,12 @@ func TestCreateSessionMalformedBodies(t *testing.T) {
 	}
 }
 
+// Without a Date header, expiresAt is judged on the injected clock.
 func TestCreateSessionUsesClientClockForExpiry(t *testing.T) {
-	c, clk := newClient(t, respond(http.StatusOK, okBody(t0.Add(time.Minute), AllScopes...)))
+	c, clk := newClient(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header()["Date"] = nil // net/http adds one unless told not to
+		_, _ = w.Write([]byte(okBody(t0.Add(time.Minute), AllScopes...)))
+	})
 	clk.SetTime(t0.Add(2 * time.Minute))
 	_, err := c.CreateSession(context.Background(), testKey, Request{WalletAddress: testWallet})
 	if KindOf(err) != KindUpstream {

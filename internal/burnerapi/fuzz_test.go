@@ -66,7 +66,7 @@ func FuzzParseResponse(f *testing.F) {
 		if scopes != "" {
 			requested = strings.Split(scopes, ",")
 		}
-		s, err := parseResponse(body, requested, t0, time.Time{})
+		s, err := parseResponse(body, Request{Scopes: requested, TTLSeconds: MaxTTLSeconds}, t0, time.Time{})
 		if (s == nil) == (err == nil) {
 			t.Fatalf("parseResponse = %v, %v; want exactly one of session and error", s, err)
 		}

@@ -344,7 +344,7 @@ func Test429BlocksKeyAcrossSessionsAndClients(t *testing.T) {
 			respond(http.StatusTooManyRequests, "", "Retry-After", "30")(w, r)
 			return
 		}
-		respond(http.StatusOK, okBody(t0.Add(time.Hour), AllScopes...))(w, r)
+		respond(http.StatusOK, okBody(t0.Add(5*time.Minute), AllScopes...))(w, r)
 	}
 	clk := clocktesting.NewFakePassiveClock(t0)
 	l := NewKeyLimiter(rate.Inf, 1, clk)

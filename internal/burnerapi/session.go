@@ -50,9 +50,9 @@ type Request struct {
 type Session struct {
 	// Token is the bearer token. It is a secret.
 	Token string
-	// ExpiresAt is when the token expires on the client's clock, in UTC: the API's expiresAt, or earlier when the
-	// response's Date header shows the API's clock ahead of ours (see parseResponse). Refresh timing must use it, not
-	// the requested TTL.
+	// ExpiresAt is when the token expires on the client's clock, in UTC: the lifetime the API gave it (expiresAt
+	// less the response's Date) from when the response arrived, so a clock ahead of or behind the API's shifts it
+	// to our timeline (see parseResponse). Refresh timing must use it, not the requested TTL.
 	ExpiresAt time.Time
 	// Scopes are the granted scopes, sorted.
 	Scopes []string
@@ -115,17 +115,26 @@ const maxTokenLen = 16 << 10
 // API clock ahead of ours. An expiresAt further away is absurd, from the API or in a Secret.
 const MaxPlausibleLifetime = MaxTTLSeconds*time.Second + 5*time.Minute
 
+// LifetimeSlack is how much longer than the requested ttlSeconds a token may live. The lifetime is measured on the
+// API's own clock (expiresAt - Date), so clock differences between the cluster and the API do not enter it; what
+// remains is Date's one-second resolution and the moments between the API stamping expiresAt and Date. Without a
+// Date header the lifetime is measured on our clock and the slack also absorbs a synchronised clock's drift (NTP
+// keeps it well under a second). 10 s covers both with room and stays small next to the shortest ttl (60 s): a
+// token that outlives the request by more is an upstream error, never written, so a tightened policy or a
+// removed namespace label bites at the next refresh, not an hour later.
+const LifetimeSlack = 10 * time.Second
+
 // parseResponse turns a 200 body into a Session, checking everything the caller relies on: a usable token, a
-// lifetime of at least MinLifetime and no more than the longest the API allows (so a bogus date cannot stop
-// refreshes), and exactly the requested scopes, or AllScopes when the request named none. Error messages are fixed
-// templates that never quote the body.
+// lifetime of at least MinLifetime and at most the requested ttlSeconds plus LifetimeSlack (so neither a bogus date
+// nor the API can stretch a token beyond what was asked), and exactly the requested scopes, or AllScopes when the
+// request named none. Error messages are fixed templates that never quote the body.
 //
 // received is our clock when the response arrived; serverNow is the response's Date header (zero if absent or
-// unparsable). The lifetime is measured on the server's clock when it can be (expiresAt - Date), so a skewed clock
-// on either side does not distort it, and the returned expiry is the earlier of expiresAt and received + lifetime:
-// a server clock ahead of ours cannot make us refresh late. Date has a resolution of one second, far below any
-// refresh margin.
-func parseResponse(body []byte, requested []string, received, serverNow time.Time) (*Session, error) {
+// unparsable). The lifetime is measured on the server's clock when it can be (expiresAt - Date), so a clock ahead
+// or behind on either side does not distort it, and the returned expiry is received + lifetime: the token's expiry
+// on our clock, which is what the cluster's pods compare against. It errs late by at most the response's transit
+// and Date's one-second resolution, both far below any refresh margin.
+func parseResponse(body []byte, req Request, received, serverNow time.Time) (*Session, error) {
 	var rb responseBody
 	if err := json.Unmarshal(body, &rb); err != nil {
 		return nil, malformed("body is not the expected JSON object")
@@ -144,35 +153,37 @@ func parseResponse(body []byte, requested []string, received, serverNow time.Tim
 	if err != nil {
 		return nil, malformed("expiresAt is not an RFC 3339 timestamp")
 	}
-	apiExp = apiExp.UTC()
-	if !apiExp.After(received) {
-		return nil, malformed(fmt.Sprintf("expiresAt %s is not after the current time %s",
-			apiExp.Format(time.RFC3339), received.UTC().Format(time.RFC3339)))
-	}
-	lifetime := apiExp.Sub(received)
+	apiNow := received
 	if !serverNow.IsZero() {
-		lifetime = apiExp.Sub(serverNow)
+		apiNow = serverNow
 	}
-	exp := apiExp
-	if byLifetime := received.Add(lifetime).UTC(); byLifetime.Before(exp) {
-		exp = byLifetime
+	lifetime := apiExp.Sub(apiNow)
+	if lifetime <= 0 {
+		return nil, malformed(fmt.Sprintf("expiresAt %s is not after the current time %s",
+			apiExp.UTC().Format(time.RFC3339), apiNow.UTC().Format(time.RFC3339)))
 	}
-	switch remaining := exp.Sub(received); {
-	case remaining < MinLifetime:
+	ttl := time.Duration(req.TTLSeconds) * time.Second
+	if req.TTLSeconds == 0 {
+		ttl = DefaultTTLSeconds * time.Second
+	}
+	switch {
+	case lifetime < MinLifetime:
 		return nil, &Error{Kind: KindUpstream, Message: fmt.Sprintf("token lifetime too short: %s, below the %s minimum",
-			remaining.Round(time.Second), MinLifetime)}
-	case remaining > MaxPlausibleLifetime:
-		return nil, malformed(fmt.Sprintf("expiresAt %s is further away than the %ds maximum lifetime",
-			exp.Format(time.RFC3339), MaxTTLSeconds))
+			lifetime.Round(time.Second), MinLifetime)}
+	case lifetime > ttl+LifetimeSlack:
+		return nil, &Error{Kind: KindUpstream, Message: fmt.Sprintf(
+			"token lifetime too long: %s, longer than the %s asked for (slack %s); not used",
+			lifetime.Round(time.Second), ttl, LifetimeSlack)}
 	}
 	granted := sortedSet(rb.Scopes)
+	requested := req.Scopes
 	if len(requested) == 0 {
 		requested = AllScopes
 	}
 	if !slices.Equal(granted, sortedSet(requested)) {
 		return nil, malformed(fmt.Sprintf("granted scopes differ from the requested %v", requested))
 	}
-	return &Session{Token: rb.Token, ExpiresAt: exp, Scopes: granted}, nil
+	return &Session{Token: rb.Token, ExpiresAt: received.Add(lifetime).UTC(), Scopes: granted}, nil
 }
 
 func sortedSet(s []string) []string {

@@ -61,7 +61,7 @@ func TestParseResponse(t *testing.T) {
 		{name: "lifetime of seconds", body: okBody(t0.Add(5*time.Second), AllScopes...), wantErr: "token lifetime too short"},
 		{name: "lifetime just below the floor", body: okBody(t0.Add(MinLifetime-time.Millisecond), AllScopes...), wantErr: "token lifetime too short"},
 		{name: "lifetime at the floor", body: okBody(t0.Add(MinLifetime), AllScopes...), wantExp: t0.Add(MinLifetime)},
-		{name: "expiresAt absurdly far", body: okBody(t0.AddDate(10, 0, 0), AllScopes...), wantErr: "maximum lifetime"},
+		{name: "expiresAt absurdly far", body: okBody(t0.AddDate(10, 0, 0), AllScopes...), wantErr: "lifetime too long"},
 		{name: "fewer scopes than all", body: okBody(exp, ScopeWalletRead), wantErr: "granted scopes differ"},
 		{name: "missing scopes", body: fmt.Sprintf(`{"token":"t","expiresAt":%q}`, exp.Format(time.RFC3339)), wantErr: "granted scopes differ"},
 		{name: "extra scope", body: okBody(exp, ScopeWalletRead, ScopeTransactionsBuild),
@@ -70,7 +70,7 @@ func TestParseResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := parseResponse([]byte(tt.body), tt.requested, t0, time.Time{})
+			s, err := parseResponse([]byte(tt.body), Request{Scopes: tt.requested, TTLSeconds: 600}, t0, time.Time{})
 			if tt.wantErr != "" {
 				if s != nil || err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("parseResponse = %v, %v; want error containing %q", s, err, tt.wantErr)

@@ -251,8 +251,8 @@ func TestTruncate(t *testing.T) {
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "") == s }
 
-// TestLifetimeMeasuredOnServerClock: the Date header measures the lifetime against the server's clock; the expiry
-// returned never lies past what our clock can trust.
+// TestLifetimeMeasuredOnServerClock: the Date header measures the lifetime against the server's clock, and the
+// expiry returned is that lifetime from now on our clock, whichever clock is ahead.
 func TestLifetimeMeasuredOnServerClock(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -263,13 +263,14 @@ func TestLifetimeMeasuredOnServerClock(t *testing.T) {
 	}{
 		{"no skew", t0.Format(http.TimeFormat), t0.Add(5 * time.Minute), t0.Add(5 * time.Minute), ""},
 		{"server 2h ahead", t0.Add(2 * time.Hour).Format(http.TimeFormat), t0.Add(2*time.Hour + 5*time.Minute), t0.Add(5 * time.Minute), ""},
-		{"server 2m behind", t0.Add(-2 * time.Minute).Format(http.TimeFormat), t0.Add(3 * time.Minute), t0.Add(3 * time.Minute), ""},
-		{"server 1h behind", t0.Add(-time.Hour).Format(http.TimeFormat), t0.Add(-55 * time.Minute), time.Time{}, "not after the current time"},
+		{"server 2m behind", t0.Add(-2 * time.Minute).Format(http.TimeFormat), t0.Add(3 * time.Minute), t0.Add(5 * time.Minute), ""},
+		{"server 1h behind", t0.Add(-time.Hour).Format(http.TimeFormat), t0.Add(-55 * time.Minute), t0.Add(5 * time.Minute), ""},
+		{"expired by Date", t0.Add(-time.Hour).Format(http.TimeFormat), t0.Add(-time.Hour), time.Time{}, "not after the current time"},
 		{"absent Date", "", t0.Add(5 * time.Minute), t0.Add(5 * time.Minute), ""},
 		{"garbage Date", "yesterday-ish", t0.Add(5 * time.Minute), t0.Add(5 * time.Minute), ""},
 		{"lifetime of seconds by Date", t0.Add(time.Hour).Format(http.TimeFormat), t0.Add(time.Hour + 10*time.Second), time.Time{}, "token lifetime too short"},
 		{"lifetime of seconds without Date", "", t0.Add(10 * time.Second), time.Time{}, "token lifetime too short"},
-		{"server 2h ahead without Date", "", t0.Add(2*time.Hour + 5*time.Minute), time.Time{}, "maximum lifetime"},
+		{"server 2h ahead without Date", "", t0.Add(2*time.Hour + 5*time.Minute), time.Time{}, "token lifetime too long"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,6 +291,57 @@ func TestLifetimeMeasuredOnServerClock(t *testing.T) {
 			if err != nil || !s.ExpiresAt.Equal(tt.wantExp) {
 				t.Fatalf("CreateSession = %v, %v; want expiry %s", s, err, tt.wantExp)
 			}
+		})
+	}
+}
+
+// TestClockAheadOfTheAPIStillAcceptsTokens: with the cluster's clock ten minutes ahead of the API's, a 5-minute
+// token is already past by our clock, yet it lives 5 minutes: it is accepted and expires 5 minutes from our now.
+func TestClockAheadOfTheAPIStillAcceptsTokens(t *testing.T) {
+	apiNow := t0.Add(-10 * time.Minute)
+	c, _ := newClient(t, respond(http.StatusOK, okBody(apiNow.Add(5*time.Minute), AllScopes...),
+		"Date", apiNow.Format(http.TimeFormat)))
+	s, err := c.CreateSession(context.Background(), testKey, Request{WalletAddress: testWallet})
+	if err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if want := t0.Add(5 * time.Minute); !s.ExpiresAt.Equal(want) {
+		t.Fatalf("ExpiresAt = %s, want %s (the API's lifetime on our clock)", s.ExpiresAt, want)
+	}
+}
+
+// TestStretchedLifetimeIsRejected: a token that lives longer than asked (plus LifetimeSlack) is an upstream error,
+// measured on the API's clock whichever way the clocks differ; up to the slack it is accepted.
+func TestStretchedLifetimeIsRejected(t *testing.T) {
+	tests := []struct {
+		name     string
+		ttl      int32
+		date     time.Time
+		lifetime time.Duration
+		wantErr  bool
+	}{
+		{"60 s asked, an hour given", 60, t0, time.Hour, true},
+		{"default asked, an hour given", 0, t0, time.Hour, true},
+		{"60 s asked, past the slack", 60, t0, time.Minute + LifetimeSlack + time.Second, true},
+		{"60 s asked, an hour given by a clock behind ours", 60, t0.Add(-30 * time.Minute), time.Hour, true},
+		{"60 s asked, within the slack", 60, t0, time.Minute + LifetimeSlack, false},
+		{"60 s asked, 60 s given by a clock ahead of ours", 60, t0.Add(30 * time.Minute), time.Minute, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newClient(t, respond(http.StatusOK, okBody(tt.date.Add(tt.lifetime), AllScopes...),
+				"Date", tt.date.Format(http.TimeFormat)))
+			s, err := c.CreateSession(context.Background(), testKey, Request{WalletAddress: testWallet, TTLSeconds: tt.ttl})
+			if !tt.wantErr {
+				if err != nil || !s.ExpiresAt.Equal(t0.Add(tt.lifetime)) {
+					t.Fatalf("CreateSession = %v, %v; want expiry %s", s, err, t0.Add(tt.lifetime))
+				}
+				return
+			}
+			if KindOf(err) != KindUpstream || !strings.Contains(err.Error(), "token lifetime too long") {
+				t.Fatalf("err = %v, want Upstream: token lifetime too long", err)
+			}
+			assertNoSecrets(t, err)
 		})
 	}
 }

@@ -19,6 +19,7 @@ package burnersim
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Fault is a way for the simulator to fail a request.
@@ -33,11 +34,21 @@ const (
 	FaultMalformed        // 200 with a body that is not valid JSON
 	FaultPastExpiry       // 200 with a real token whose expiresAt is already past
 	FaultReset            // the connection is closed without an answer
+	// FaultStretchedLifetime answers 200 with a real token valid for MaxTTLSeconds, whatever ttl was asked.
+	FaultStretchedLifetime
+	// FaultClockBehind answers as an API whose clock is ClockBehind behind (Date, iat, exp and expiresAt), as seen
+	// by a cluster whose clock is ahead of the API's.
+	FaultClockBehind
 )
+
+// ClockBehind is how far behind FaultClockBehind's clock is: more than a default token's lifetime, so a client
+// judging expiresAt against its own clock rejects every token.
+const ClockBehind = 10 * time.Minute
 
 var faultNames = map[Fault]string{
 	FaultNone: "none", Fault500: "500", Fault503: "503", FaultTimeout: "timeout", FaultMalformed: "malformed",
-	FaultPastExpiry: "past-expiry", FaultReset: "reset",
+	FaultPastExpiry: "past-expiry", FaultReset: "reset", FaultStretchedLifetime: "stretched-lifetime",
+	FaultClockBehind: "clock-behind",
 }
 
 func (f Fault) String() string {

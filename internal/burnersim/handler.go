@@ -43,6 +43,8 @@ type sessionResponse struct {
 	Token     string   `json:"token"`
 	ExpiresAt string   `json:"expiresAt"`
 	Scopes    []string `json:"scopes"`
+	// issued is the minting clock's time, sent as Date: an API's clock shows in both.
+	issued time.Time
 }
 
 type errorResponse struct {
@@ -108,7 +110,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeJSON(w, http.StatusBadRequest, errorResponse{err.Error()})
 		return
 	}
-	resp, err := s.mint(wallet, scopes, ttl, fault == FaultPastExpiry)
+	resp, err := s.mint(wallet, scopes, ttl, fault)
 	if err != nil {
 		s.writeJSON(w, http.StatusInternalServerError, errorResponse{"signing failed"})
 		return
@@ -123,6 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		onMint(Minted{At: time.Now(), KeyID: Fingerprint(key), Wallet: wallet, Token: resp.Token,
 			ExpiresAt: resp.ExpiresAt})
 	}
+	w.Header().Set("Date", resp.issued.UTC().Format(http.TimeFormat))
 	s.writeJSON(w, http.StatusOK, resp)
 }
 
@@ -141,8 +144,8 @@ func sleep(r *http.Request, d time.Duration) bool {
 	}
 }
 
-// injectFault answers with fault, unless it is none or takes effect later (FaultPastExpiry); it reports whether
-// it answered.
+// injectFault answers with fault, unless it is none or shapes the token (FaultPastExpiry, FaultStretchedLifetime,
+// FaultClockBehind: see mint); it reports whether it answered.
 func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, fault Fault) bool {
 	switch fault {
 	case Fault500:
@@ -258,18 +261,24 @@ func parseRequest(data []byte) (wallet string, scopes []string, ttl int, err err
 // isAbsent: the field was left out. An explicit null is a type error, not an absence.
 func isAbsent(raw json.RawMessage) bool { return raw == nil }
 
-// mint issues an HS256 JWT for wallet and scopes; expiresAt is whole seconds so it equals the JWT's exp.
-func (s *Server) mint(wallet string, scopes []string, ttl int, expired bool) (sessionResponse, error) {
+// mint issues an HS256 JWT for wallet and scopes, shaped by fault; expiresAt is whole seconds so it equals the
+// JWT's exp.
+func (s *Server) mint(wallet string, scopes []string, ttl int, fault Fault) (sessionResponse, error) {
 	s.mu.Lock()
 	now, lifetime := s.clock.Now(), time.Duration(ttl)*time.Second
 	if s.maxLifetime > 0 && s.maxLifetime < lifetime {
 		lifetime = s.maxLifetime
 	}
 	s.mu.Unlock()
-	exp := now.Add(lifetime).Truncate(time.Second)
-	if expired {
-		exp = now.Add(-time.Minute).Truncate(time.Second)
+	switch fault {
+	case FaultPastExpiry:
+		lifetime = -time.Minute
+	case FaultStretchedLifetime:
+		lifetime = burnerapi.MaxTTLSeconds * time.Second
+	case FaultClockBehind:
+		now = now.Add(-ClockBehind)
 	}
+	exp := now.Add(lifetime).Truncate(time.Second)
 	jti := make([]byte, 12)
 	_, _ = rand.Read(jti)
 	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
@@ -278,7 +287,7 @@ func (s *Server) mint(wallet string, scopes []string, ttl int, expired bool) (se
 	if err != nil {
 		return sessionResponse{}, err
 	}
-	return sessionResponse{Token: token, ExpiresAt: exp.UTC().Format(expiresAtLayout), Scopes: scopes}, nil
+	return sessionResponse{Token: token, ExpiresAt: exp.UTC().Format(expiresAtLayout), Scopes: scopes, issued: now}, nil
 }
 
 // VerifyToken checks a token's signature and returns what it is bound to. Expiry is checked on the simulator's

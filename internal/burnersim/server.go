@@ -249,8 +249,11 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // setDate sends the Date header from the simulator's clock, as a real server does from its own: the client measures
-// token lifetimes against it, so a fake clock must show there too.
+// token lifetimes against it, so a fake clock must show there too. A Date already set (a minted token's) stays.
 func (s *Server) setDate(w http.ResponseWriter) {
+	if w.Header().Get("Date") != "" {
+		return
+	}
 	w.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat))
 }
 

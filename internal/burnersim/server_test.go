@@ -187,6 +187,8 @@ func TestClientAgainstSimulator(t *testing.T) {
 		{"malformed", func(s *Server) { s.FailNext(1, FaultMalformed) }, burnerapi.KindUpstream},
 		{"past expiry", func(s *Server) { s.FailNext(1, FaultPastExpiry) }, burnerapi.KindUpstream},
 		{"reset", func(s *Server) { s.FailNext(1, FaultReset) }, burnerapi.KindUpstream},
+		{"stretched lifetime", func(s *Server) { s.FailNext(1, FaultStretchedLifetime) }, burnerapi.KindUpstream},
+		{"clock behind", func(s *Server) { s.FailNext(1, FaultClockBehind) }, burnerapi.KindNone},
 		{"revoked", func(s *Server) { s.RevokeKey(key) }, burnerapi.KindUnauthorized},
 		{"rate limited", func(s *Server) { s.SetRateLimit(key, 0.001, 0, 7*time.Second) }, burnerapi.KindRateLimited},
 		{"slow but in time", func(s *Server) { s.SetLatency(50 * time.Millisecond) }, burnerapi.KindNone},
