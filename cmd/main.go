@@ -45,12 +45,17 @@ func main() {
 		metricsCertPath, metricsCertName, metricsCertKey string
 		secureMetrics, enableHTTP2, leaderElect          bool
 		leaderElectionNamespace, watchNamespaces         string
+		allowedAPIURLs                                   string
 		keyRate, keyRateCeiling                          float64
 		kubeQPS                                          float64
 		kubeBurst                                        int
 	)
 	flag.StringVar(&o.APIURL, "burner-api-url", burnerapi.DefaultBaseURL,
 		"Base URL of the Burner API. Plain http:// is accepted only for loopback hosts.")
+	flag.StringVar(&allowedAPIURLs, "allowed-api-urls", strings.Join(burnerapi.DefaultAllowedURLs, ","),
+		"Comma-separated API base URLs an issuer's spec.url may name, so that its key is sent nowhere else: "+
+			"scheme://host[:port][/path] (scheme, host and port exact; a path allows itself and below; a bare host "+
+			"means https) or \"loopback\" (any loopback host and port). --burner-api-url is always allowed.")
 	flag.DurationVar(&o.APITimeout, "burner-api-timeout", burnerapi.DefaultTimeout, "Timeout of one Burner API call.")
 	flag.Float64Var(&keyRate, "api-key-qps", float64(burnerapi.DefaultKeyRate),
 		"Starting rate of Burner API calls per second per API key, shared by all sessions using it; the operator "+
@@ -108,6 +113,7 @@ func main() {
 		metricsOpts.CertDir, metricsOpts.CertName, metricsOpts.KeyName = metricsCertPath, metricsCertName, metricsCertKey
 	}
 	o.KeyRate, o.KeyRateCeiling = rate.Limit(keyRate), rate.Limit(keyRateCeiling)
+	o.AllowedAPIURLs = strings.Split(allowedAPIURLs, ",") // blank entries are skipped; "" allows --burner-api-url only
 	for ns := range strings.SplitSeq(watchNamespaces, ",") {
 		if ns = strings.TrimSpace(ns); ns != "" {
 			o.WatchNamespaces = append(o.WatchNamespaces, ns)

@@ -78,6 +78,9 @@ const (
 	ReasonKeyAvailable = "KeyAvailable"
 	// ReasonInvalidURL (Ready=False): spec.url is not a URL the operator may call.
 	ReasonInvalidURL = "InvalidURL"
+	// ReasonURLNotAllowed (Ready=False, and on a session or volume that asks the issuer for a token): spec.url is a
+	// valid URL but not among the manager's --allowed-api-urls, so its key is never sent there.
+	ReasonURLNotAllowed = "URLNotAllowed"
 	// ReasonWithinRate (Capacity=True) and ReasonDemandExceedsRate (Capacity=False, with a Warning event).
 	ReasonWithinRate        = "WithinRate"
 	ReasonDemandExceedsRate = "DemandExceedsRate"

@@ -113,10 +113,8 @@ func (r *IssuerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 
 // check returns the issuer's API key, or a *failure.Error saying why the issuer cannot be used.
 func (r *IssuerReconciler) check(ctx context.Context, obj burnerv1alpha1.GenericIssuer) (string, error) {
-	if url := obj.GetSpec().URL; url != "" {
-		if _, err := burnerapi.ValidateBaseURL(url); err != nil {
-			return "", failure.New(burnerv1alpha1.ReasonInvalidURL, "spec.url: %s", err.Error())
-		}
+	if err := r.Keys.CheckURL(obj); err != nil {
+		return "", err
 	}
 	// What the CRD's rules cannot check of the template (its label values' characters) would refuse every session.
 	if err := tokensecret.CheckTemplate(&corev1.Secret{}, obj.GetSpec().SecretTemplate); err != nil {

@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/issuer"
 	"github.com/burner-operator/burner-operator/internal/metrics"
 	"github.com/burner-operator/burner-operator/internal/mint"
@@ -57,7 +58,8 @@ func Setup(mgr ctrl.Manager, api mint.Client, opts SetupOptions) (*mint.Minter, 
 	if opts.Controller.RateLimiter == nil {
 		opts.Controller.RateLimiter = errorBackoff()
 	}
-	issuers := issuer.Resolver{Reader: mgr.GetClient(), ClusterResourceNamespace: opts.ClusterResourceNamespace}
+	issuers := issuer.Resolver{Reader: mgr.GetClient(), ClusterResourceNamespace: opts.ClusterResourceNamespace,
+		URLs: opts.AllowedURLs}
 	if err := addIndexes(mgr.GetFieldIndexer(), issuers); err != nil {
 		return nil, err
 	}
@@ -130,6 +132,8 @@ func Setup(mgr ctrl.Manager, api mint.Client, opts SetupOptions) (*mint.Minter, 
 type SetupOptions struct {
 	// ClusterResourceNamespace holds the key Secrets of ClusterBurnerIssuers.
 	ClusterResourceNamespace string
+	// AllowedURLs are the API URLs an issuer may send its key to (the zero value: only the manager's own).
+	AllowedURLs burnerapi.AllowedURLs
 	// Recorder records the events of sessions and issuers.
 	Recorder events.EventRecorder
 	// Clock is the only source of time for decisions; nil: the real clock.

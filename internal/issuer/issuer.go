@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/failure"
 )
 
@@ -50,6 +51,9 @@ type Resolver struct {
 	Reader client.Reader
 	// ClusterResourceNamespace holds the key Secrets of ClusterBurnerIssuers.
 	ClusterResourceNamespace string
+	// URLs are the API URLs an issuer's spec.url may name (--allowed-api-urls and --burner-api-url); the zero value
+	// allows none, leaving only issuers without spec.url usable.
+	URLs burnerapi.AllowedURLs
 }
 
 // ErrUnchecked is returned for an issuer its reconciler has not checked yet (no Ready condition): not a refusal, the
@@ -88,10 +92,35 @@ func (r Resolver) Resolve(
 		return Origin{}, failure.New(burnerv1alpha1.ReasonIssuerNotReady, "%s %q is not ready (%s)", obj.IssuerKind(),
 			ref.Name, ready.Reason)
 	}
+	// Checked again here, not only by the issuer's reconciler: a Ready condition from before the allowlist changed
+	// (a manager restarted with other flags) must not let one key reach a host no longer allowed.
+	if err := r.CheckURL(obj); err != nil {
+		return Origin{}, err
+	}
 	keySecret, keyField := r.KeyOf(obj)
 	spec := obj.GetSpec()
 	return Origin{URL: spec.URL, Policy: spec.Policy, SecretTemplate: spec.SecretTemplate, KeySecret: keySecret,
 		KeyField: keyField}, nil
+}
+
+// CheckURL is the one check of an issuer's spec.url, for its Ready condition and for every request that uses it: a
+// *failure.Error with reason InvalidURL (not https, or plain http to a host other than loopback, ...) or
+// URLNotAllowed (not among r.URLs); nil when the URL is usable or empty (the manager's own, always allowed).
+func (r Resolver) CheckURL(obj burnerv1alpha1.GenericIssuer) error {
+	raw := obj.GetSpec().URL
+	if raw == "" {
+		return nil
+	}
+	u, err := burnerapi.ValidateBaseURL(raw)
+	if err != nil {
+		return failure.New(burnerv1alpha1.ReasonInvalidURL, "spec.url: %s", err.Error())
+	}
+	if !r.URLs.Allows(u) {
+		return failure.New(burnerv1alpha1.ReasonURLNotAllowed,
+			"spec.url: the operator may not send API keys to %s://%s (not in the manager's --allowed-api-urls)",
+			u.Scheme, u.Host)
+	}
+	return nil
 }
 
 // KeyOf locates the API key of an issuer: its Secret (in the cluster resource namespace for a cluster-scoped

@@ -65,9 +65,12 @@ const (
 // Options configure the manager. Manager holds the controller-runtime options (metrics, probes, leader election);
 // the rest configure the controller and the API client.
 type Options struct {
-	Manager    ctrl.Options
-	APIURL     string
-	APITimeout time.Duration
+	Manager ctrl.Options
+	APIURL  string
+	// AllowedAPIURLs are the entries (burnerapi.ParseAllowedURLs) of the API URLs issuers may send keys to, besides
+	// APIURL; nil: burnerapi.DefaultAllowedURLs.
+	AllowedAPIURLs []string
+	APITimeout     time.Duration
 	// KeyRate is the per-key limiter's starting rate (it learns the upstream's from there), KeyRateCeiling the most
 	// it may learn (0: burnerapi.DefaultKeyRateCeiling).
 	KeyRate        rate.Limit
@@ -155,6 +158,13 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--burner-api-url: %w", err)
 	}
+	if o.AllowedAPIURLs == nil {
+		o.AllowedAPIURLs = burnerapi.DefaultAllowedURLs
+	}
+	allowed, err := burnerapi.ParseAllowedURLs(append(slices.Clone(o.AllowedAPIURLs), o.APIURL)...)
+	if err != nil {
+		return nil, fmt.Errorf("--allowed-api-urls: %w", err)
+	}
 
 	mo := o.Manager
 	if mo.Scheme == nil {
@@ -179,8 +189,9 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 
 	minter, err := internalcontroller.Setup(mgr, api, internalcontroller.SetupOptions{
-		ClusterResourceNamespace: o.ClusterResourceNamespace, Recorder: mgr.GetEventRecorder("burner-operator"),
-		Clock: o.Clock, Controller: controller.Options{MaxConcurrentReconciles: o.Concurrency},
+		ClusterResourceNamespace: o.ClusterResourceNamespace, AllowedURLs: allowed,
+		Recorder: mgr.GetEventRecorder("burner-operator"), Clock: o.Clock,
+		Controller: controller.Options{MaxConcurrentReconciles: o.Concurrency},
 		Namespaces: namespaces, Limiter: limiter, ForceRefreshInterval: o.ForceRefreshInterval,
 	})
 	if err != nil {
