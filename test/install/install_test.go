@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/burner-operator/burner-operator/internal/burnerapi"
 	"github.com/burner-operator/burner-operator/internal/operator"
 	"github.com/burner-operator/burner-operator/internal/policy"
 	"github.com/burner-operator/burner-operator/internal/testenv"
@@ -182,6 +183,7 @@ func TestHelmChartAppliesServerSide(t *testing.T) {
 			text := sigsyamlString(t, args)
 			// The chart's default concurrency and force-refresh interval are the manager's own.
 			for _, want := range []string{"--leader-elect=true", "--burner-api-url=http://127.0.0.1:8089",
+				"--allowed-api-urls=" + strings.Join(burnerapi.DefaultAllowedURLs, ","),
 				fmt.Sprintf("--max-concurrent-reconciles=%d", operator.DefaultConcurrency),
 				fmt.Sprintf("--force-refresh-min-interval=%.0fs", policy.ForceRefreshMinInterval.Seconds())} {
 				if !strings.Contains(text, want) {
