@@ -313,8 +313,11 @@ func TestLimiterMetricsNameNoKey(t *testing.T) {
 	l, _ := newTestLimiter(10, 1)
 	wantWait(t, l, "a", time.Time{}, 0)
 	wantWait(t, l, "b", time.Time{}, 100*time.Millisecond)
-	digest := sha256.Sum256([]byte(testKey))
-	id := hex.EncodeToString(digest[:4])
+	ids, err := NewKeyIDs([]byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ids.Of(testKey)
 	want := fmt.Sprintf(`
 # HELP burner_api_key_held_back_total Calls the limiter held back (told to come back later) instead of sending.
 # TYPE burner_api_key_held_back_total counter
@@ -326,13 +329,13 @@ burner_api_key_rate_limit{key_id=%[1]q} 10
 # TYPE burner_api_key_reserved_slots gauge
 burner_api_key_reserved_slots{key_id=%[1]q} 1
 `, id)
-	if err := testutil.CollectAndCompare(l.Collector(), strings.NewReader(want)); err != nil {
+	if err := testutil.CollectAndCompare(l.Collector(ids), strings.NewReader(want)); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(want, testKey) || strings.Contains(testKey, id) {
 		t.Fatal("key id reveals the key")
 	}
-	if problems, err := testutil.CollectAndLint(l.Collector()); err != nil || len(problems) > 0 {
+	if problems, err := testutil.CollectAndLint(l.Collector(ids)); err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %v", problems, err)
 	}
 }
@@ -396,5 +399,31 @@ func TestDefaultClientHasLimiter(t *testing.T) {
 	c := must(New(DefaultBaseURL))
 	if l := c.limiter; l == nil || l.start != DefaultKeyRate || l.burst != DefaultKeyBurst || l.ceiling != DefaultKeyRateCeiling {
 		t.Errorf("default limiter = %+v", c.limiter)
+	}
+}
+
+// TestKeyIDsAreKeyed: a key's id depends on the secret, so it is not the key's unkeyed digest prefix (which anyone
+// could compute from a guess), differs between secrets and stays the same under one.
+func TestKeyIDsAreKeyed(t *testing.T) {
+	install, err := NewKeyIDs([]byte("install-one-secret-0123456789abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewKeyIDs([]byte("install-two-secret-0123456789abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte(testKey))
+	unkeyed := hex.EncodeToString(digest[:4])
+	id := install.Of(testKey)
+	if len(id) != 8 || id == unkeyed || id == other.Of(testKey) || install.Of(testKey) != id {
+		t.Fatalf("ids %s (again %s), other install %s, unkeyed %s: want 8 hex digits, stable, keyed",
+			id, install.Of(testKey), other.Of(testKey), unkeyed)
+	}
+	if install.Of("ak_test_another") == id {
+		t.Fatal("two keys share an id")
+	}
+	if _, err := NewKeyIDs([]byte("short")); err == nil {
+		t.Fatal("a guessable secret was accepted")
 	}
 }

@@ -17,16 +17,16 @@ limitations under the License.
 package burnerapi
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics of a KeyLimiter, labelled by key_id: the first 8 hex digits (32 bits) of the key's SHA-256 digest. That
-// is enough to tell a cluster's few keys apart and to match the simulator's Fingerprint, and safe to publish: a
-// hash prefix cannot be reversed, and 32 bits cannot confirm a guess at a key with the entropy of an API key (about
-// 2^96 other keys of that entropy share any prefix).
+// Metrics of a KeyLimiter, labelled by key_id (KeyIDs): enough to tell a cluster's few keys apart, and keyed, so
+// that whoever reads the metrics cannot confirm a guess at a key.
 var (
 	keyLabels     = []string{"key_id"}
 	rateLimitDesc = prometheus.NewDesc("burner_api_key_rate_limit",
@@ -37,12 +37,15 @@ var (
 		"Calls the limiter held back (told to come back later) instead of sending.", keyLabels, nil)
 )
 
-// Collector returns a prometheus.Collector reporting the limiter's per-key rate, held slots and held-back calls.
-// Nothing is registered globally; register it where the metrics are served, e.g.
-// metrics.Registry.MustRegister(limiter.Collector()) in controller-runtime.
-func (l *KeyLimiter) Collector() prometheus.Collector { return limiterCollector{l} }
+// Collector returns a prometheus.Collector reporting the limiter's per-key rate, held slots and held-back calls,
+// each key named by ids. Nothing is registered globally; register it where the metrics are served, e.g.
+// metrics.Registry.MustRegister(limiter.Collector(ids)) in controller-runtime.
+func (l *KeyLimiter) Collector(ids KeyIDs) prometheus.Collector { return limiterCollector{l, ids} }
 
-type limiterCollector struct{ l *KeyLimiter }
+type limiterCollector struct {
+	l   *KeyLimiter
+	ids KeyIDs
+}
 
 func (c limiterCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- rateLimitDesc
@@ -58,7 +61,7 @@ func (c limiterCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	c.l.mu.Unlock()
 	for _, st := range states {
-		id := hex.EncodeToString(st.id[:keyIDBytes])
+		id := c.ids.ofDigest(st.id)
 		st.mu.Lock()
 		limit, reserved, heldBack := float64(st.lim.Limit()), float64(len(st.holds)), float64(st.heldBack)
 		st.mu.Unlock()
@@ -68,11 +71,31 @@ func (c limiterCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// keyIDBytes of a key's SHA-256 digest name it in metrics and in the simulator's stats.
+// KeyIDs names API keys without revealing them, in metrics (key_id) and the simulator's stats: the first 8 hex
+// digits of HMAC-SHA256, under a secret of the install, of the key's SHA-256 digest (the limiter keeps only the
+// digest). An unkeyed hash would let anyone who reads the metrics confirm a guessed key offline; without the
+// secret a guess cannot be checked, and the same key gets the same id as long as the secret lasts.
+type KeyIDs struct{ secret []byte }
+
+// MinKeyIDSecret is the shortest secret NewKeyIDs takes: 128 bits, beyond guessing.
+const MinKeyIDSecret = 16
+
+// keyIDBytes of the keyed hash name a key: 32 bits tell a cluster's few keys apart.
 const keyIDBytes = 4
 
-// KeyID names an API key without revealing it: the first 8 hex digits of its SHA-256 digest (see key_id above).
-func KeyID(apiKey string) string {
-	digest := sha256.Sum256([]byte(apiKey))
-	return hex.EncodeToString(digest[:keyIDBytes])
+// NewKeyIDs names keys under secret, at least MinKeyIDSecret random bytes kept for the install.
+func NewKeyIDs(secret []byte) (KeyIDs, error) {
+	if len(secret) < MinKeyIDSecret {
+		return KeyIDs{}, fmt.Errorf("key id secret has %d bytes, want at least %d", len(secret), MinKeyIDSecret)
+	}
+	return KeyIDs{secret: secret}, nil
+}
+
+// Of is the id of apiKey.
+func (k KeyIDs) Of(apiKey string) string { return k.ofDigest(sha256.Sum256([]byte(apiKey))) }
+
+func (k KeyIDs) ofDigest(digest [sha256.Size]byte) string {
+	mac := hmac.New(sha256.New, k.secret)
+	mac.Write(digest[:])
+	return hex.EncodeToString(mac.Sum(nil)[:keyIDBytes])
 }

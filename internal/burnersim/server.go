@@ -106,8 +106,17 @@ func New(opts ...Option) *Server {
 	return s
 }
 
-// Fingerprint identifies an API key in stats and logs without revealing it, as the operator's key_id label does.
-func Fingerprint(key string) string { return burnerapi.KeyID(key) }
+// fingerprints name keys under a secret of this process, so stats published by the simulator cannot confirm a key.
+var fingerprints = func() burnerapi.KeyIDs {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	ids, _ := burnerapi.NewKeyIDs(secret)
+	return ids
+}()
+
+// Fingerprint identifies an API key in stats and logs without revealing it, as the operator's key_id label does
+// (with the operator's own secret: the two differ, and stay the same within this process).
+func Fingerprint(key string) string { return fingerprints.Of(key) }
 
 // Start serves the simulator (and its admin endpoints under /admin/) on a free loopback port and returns its base
 // URL.

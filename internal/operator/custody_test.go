@@ -17,6 +17,8 @@ limitations under the License.
 package operator_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net"
 	"strings"
@@ -24,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -103,5 +106,49 @@ func TestKeyGoesOnlyToAllowedURLs(t *testing.T) {
 	}
 	if n := dialled.Load(); n != 0 {
 		t.Fatalf("the disallowed URL was dialled %d times", n)
+	}
+}
+
+// TestKeyIDIsKeyedPerInstall: the manager keeps a key_id secret in the cluster resource namespace, created on
+// first start and reused after a restart; the key_id label of its metrics is the keyed hash under that secret,
+// not the key's unkeyed SHA-256 prefix, which anyone reading the metrics could match against a guessed key.
+func TestKeyIDIsKeyedPerInstall(t *testing.T) {
+	f := operatortest.NewFlow(t, env)
+	platform := env.Namespace(t)
+	withPlatform := func(o *operator.Options) { o.ClusterResourceNamespace = platform }
+	stop := f.StartManager(withPlatform)
+	f.CreateSession("pay", 300)
+	f.WaitReady("pay")
+	stop()
+	secret := &corev1.Secret{}
+	if err := env.Client.Get(f.Ctx, clientKey(platform, operator.KeyIDSecret), secret); err != nil {
+		t.Fatalf("the key_id secret: %v", err)
+	}
+	ids, err := burnerapi.NewKeyIDs(secret.Data["hmacKey"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte(operatortest.APIKey))
+	unkeyed := hex.EncodeToString(digest[:4])
+	id := ids.Of(operatortest.APIKey)
+	if id == unkeyed {
+		t.Fatal("the key id is the unkeyed digest prefix")
+	}
+	if text := metricsText(t); !strings.Contains(text, `key_id="`+id+`"`) ||
+		strings.Contains(text, `key_id="`+unkeyed+`"`) {
+		t.Errorf("metrics name the key other than by %s:\n%s", id, text)
+	}
+
+	f.StartManager(withPlatform)
+	f.ForceRefresh("pay", "1")
+	f.Eventually(30*time.Second, "the restarted manager's metrics name the key "+id, func() bool {
+		return strings.Contains(metricsText(t), `key_id="`+id+`"`)
+	})
+	again := &corev1.Secret{}
+	if err := env.Client.Get(f.Ctx, clientKey(platform, operator.KeyIDSecret), again); err != nil {
+		t.Fatal(err)
+	}
+	if again.UID != secret.UID {
+		t.Fatal("the restarted manager replaced the key_id secret")
 	}
 }

@@ -146,7 +146,11 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	// Held-back sessions are requeued on the workqueue's real clock, so the limiter keeps real time too, whatever
 	// clock decisions are made with.
 	limiter := burnerapi.NewKeyLimiter(o.KeyRate, o.KeyBurst, clock.RealClock{}, limiterOpts...)
-	keyLimiterMetrics.Store(limiter.Collector())
+	log := o.Manager.Logger
+	if log.GetSink() == nil {
+		log = ctrl.Log.WithName("setup")
+	}
+	keyLimiterMetrics.Store(limiter.Collector(installKeyIDs(cfg, o.ClusterResourceNamespace, log)))
 	apiOpts := []burnerapi.Option{burnerapi.WithClock(o.Clock), burnerapi.WithLimiter(limiter)}
 	if o.APITimeout > 0 {
 		apiOpts = append(apiOpts, burnerapi.WithTimeout(o.APITimeout))
