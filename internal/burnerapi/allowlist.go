@@ -86,8 +86,8 @@ func portOf(u *url.URL) string {
 	if p := u.Port(); p != "" {
 		return p
 	}
-	if u.Scheme == "http" {
-		return "80"
+	if u.Scheme == "https" {
+		return "443"
 	}
-	return "443"
+	return "80"
 }
