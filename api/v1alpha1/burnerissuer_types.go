@@ -72,7 +72,8 @@ type IssuerPolicy struct {
 // BurnerIssuerSpec is the API endpoint, the key and the policy of an issuer.
 // +kubebuilder:validation:XValidation:rule="!has(self.url) || self.url.startsWith('https://') || self.url.startsWith('http://[::1]') || self.url.matches('^http://(localhost|127[.][0-9]+[.][0-9]+[.][0-9]+)([:/].*)?$')",message="url must be https://, or http:// to a loopback host"
 type BurnerIssuerSpec struct {
-	// url of the Burner API; defaults to the manager's --burner-api-url. Plain http:// only for loopback hosts.
+	// url of the Burner API; defaults to the manager's --burner-api-url. Plain http:// only for loopback hosts, and
+	// only a URL the manager's --allowed-api-urls allows (otherwise the issuer is not Ready: URLNotAllowed).
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	URL string `json:"url,omitempty"`

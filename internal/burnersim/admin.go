@@ -26,7 +26,9 @@ import (
 //
 //	POST   /admin/keys          {"key": "..."}                add or re-enable a key
 //	DELETE /admin/keys/{key}                                  revoke a key
-//	POST   /admin/faults        {"fault": "503", "count": 3}  fail the next requests (count 0 clears)
+//	POST   /admin/faults        {"fault": "503", "count": 3}  fail the next requests (count 0 clears); faults: 500,
+//	                                                          503, timeout, malformed, past-expiry, reset,
+//	                                                          stretched-lifetime, clock-behind
 //	POST   /admin/latency       {"latency": "200ms"}          delay every response
 //	POST   /admin/rate-limit    {"key": "...", "perSecond": 1, "burst": 1, "retryAfter": "5s"}
 //	GET    /admin/stats                                       the call counters
