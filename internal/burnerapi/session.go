@@ -111,8 +111,9 @@ const MinLifetime = 30 * time.Second
 // maxTokenLen bounds the token a 200 response may carry.
 const maxTokenLen = 16 << 10
 
-// MaxPlausibleLifetime is the longest a token may seem to live on our clock: MaxTTLSeconds, plus 5 minutes for an
-// API clock ahead of ours. An expiresAt further away is absurd, from the API or in a Secret.
+// MaxPlausibleLifetime is the furthest a token Secret's expiresAt may lie after its issuedAt: MaxTTLSeconds plus 5
+// minutes, which covers the call's duration and LifetimeSlack, and Secrets written before the expiry was put on our
+// clock (then an API clock ahead of ours showed in it). An expiresAt further away is absurd.
 const MaxPlausibleLifetime = MaxTTLSeconds*time.Second + 5*time.Minute
 
 // LifetimeSlack is how much longer than the requested ttlSeconds a token may live. The lifetime is measured on the
