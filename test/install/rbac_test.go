@@ -27,6 +27,7 @@ import (
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -198,6 +199,10 @@ func TestManagerRunsUnderNamespacedChartRBAC(t *testing.T) {
 	f.CreateClusterIssuerSession("via-issuer", ready.Name)
 	f.WaitReady("inline")
 	f.WaitReady("via-issuer")
+	if err := env.Client.Get(f.Ctx, client.ObjectKey{Namespace: platform, Name: operator.KeyIDSecret},
+		&corev1.Secret{}); err != nil {
+		t.Errorf("the manager did not keep its key_id secret in the cluster resource namespace: %v", err)
+	}
 	f.Eventually(30*time.Second, "the Warning event of the issuer without a key, in default", func() bool {
 		var list eventsv1.EventList
 		if err := env.Client.List(f.Ctx, &list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
