@@ -134,7 +134,9 @@ const LifetimeSlack = 10 * time.Second
 // unparsable). The lifetime is measured on the server's clock when it can be (expiresAt - Date), so a clock ahead
 // or behind on either side does not distort it, and the returned expiry is received + lifetime: the token's expiry
 // on our clock, which is what the cluster's pods compare against. It errs late by at most the response's transit
-// and Date's one-second resolution, both far below any refresh margin.
+// and Date's one-second resolution, both far below any refresh margin. Any Date that parses is used, however far
+// from our clock: expiresAt comes from the same server, and a broken Date shows as a lifetime out of bounds, an
+// error that says so.
 func parseResponse(body []byte, req Request, received, serverNow time.Time) (*Session, error) {
 	var rb responseBody
 	if err := json.Unmarshal(body, &rb); err != nil {
