@@ -40,6 +40,9 @@ func main() {
 	burst := flag.Int("rate-limit-burst", 1, "burst of the per-key rate limit (a token bucket of this size)")
 	retryAfter := flag.Duration("rate-limit-retry-after", time.Second,
 		"Retry-After sent with a 429, rounded down to whole seconds (0: no header)")
+	faultName := flag.String("fault", "none", "answer requests with this fault: 500, 503, timeout, malformed, "+
+		"past-expiry, reset, stretched-lifetime, clock-behind (the API's clock 10 minutes behind)")
+	faultShare := flag.Float64("fault-share", 1, "share of requests --fault answers, 0 to 1")
 	flag.Parse()
 
 	accepted := strings.FieldsFunc(*keys, func(r rune) bool { return r == ',' || r == ' ' })
@@ -51,6 +54,14 @@ func main() {
 		burnersim.WithMaxLifetime(*maxLifetime))
 	for _, k := range accepted {
 		sim.SetRateLimit(k, *rateLimit, *burst, *retryAfter)
+	}
+	fault, err := burnersim.ParseFault(*faultName)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "burner-sim: --fault:", err)
+		os.Exit(2)
+	}
+	if fault != burnersim.FaultNone {
+		sim.FailRandomly(*faultShare, fault)
 	}
 	url, err := sim.Listen(*listen)
 	if err != nil {

@@ -21,6 +21,8 @@ limitations under the License.
 // its policy refuses, and a consumer: on the node a real pod that mounts the token Secret and prints the expiry it
 // reads (never the token), otherwise a reader of the Secret through the API. It runs until Ctrl-C, or with
 // DEMO_DURATION set exits 0 as soon as the consumer saw a refresh (non-zero if it did not within that time).
+// DEMO_API_FAULT names a simulator fault for every call, e.g. clock-behind (the API's clock 10 minutes behind the
+// cluster's: tokens are still accepted, their expiry on the cluster's clock) or stretched-lifetime (refused).
 // Everything it starts and every file it writes is removed on exit.
 package main
 
@@ -115,7 +117,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	sim, err := start(dir, "burner-sim", "bin/burner-sim", "--listen", simAddr, "--api-keys", demoKey)
+	simArgs := []string{"--listen", simAddr, "--api-keys", demoKey}
+	if fault := os.Getenv("DEMO_API_FAULT"); fault != "" {
+		simArgs = append(simArgs, "--fault", fault)
+	}
+	sim, err := start(dir, "burner-sim", "bin/burner-sim", simArgs...)
 	if err != nil {
 		return err
 	}
@@ -124,6 +130,9 @@ func run() error {
 		return err
 	}
 	say("Burner API simulator listening on http://%s (log: %s)", simAddr, sim.Log)
+	if fault := os.Getenv("DEMO_API_FAULT"); fault != "" {
+		say("the simulator answers every call with fault %s (DEMO_API_FAULT)", fault)
+	}
 
 	mgr, err := start(dir, "manager", "bin/manager", "--kubeconfig", kubeconfig,
 		"--burner-api-url", "http://"+simAddr, "--cluster-resource-namespace", platformNS,
