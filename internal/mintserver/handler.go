@@ -193,6 +193,7 @@ var statuses = map[string]int{
 	burnerv1alpha1.ReasonAPIKeySecretNotLabelled: http.StatusForbidden,
 	burnerv1alpha1.ReasonIssuerNotFound:          http.StatusNotFound,
 	burnerv1alpha1.ReasonIssuerNotReady:          http.StatusConflict,
+	burnerv1alpha1.ReasonURLNotAllowed:           http.StatusForbidden,
 	burnerv1alpha1.ReasonRateLimited:             http.StatusTooManyRequests,
 }
 

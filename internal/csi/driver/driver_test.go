@@ -163,6 +163,11 @@ func TestPublishFailures(t *testing.T) {
 				Message: `namespace "shop" is not selected by the issuer's policy.namespaceSelector`},
 			wantCode: codes.PermissionDenied, wantMsg: `PolicyDenied: namespace "shop" is not selected`,
 		},
+		"issuer URL not allowed": {
+			mintErr: &failure.Error{Reason: burnerv1alpha1.ReasonURLNotAllowed,
+				Message: "spec.url: the operator may not send API keys to https://evil.example"},
+			wantCode: codes.PermissionDenied, wantMsg: "URLNotAllowed: spec.url: the operator may not send API keys",
+		},
 		"issuer not found": {
 			mintErr:  &failure.Error{Reason: burnerv1alpha1.ReasonIssuerNotFound, Message: `ClusterBurnerIssuer "platform" not found`},
 			wantCode: codes.NotFound, wantMsg: `IssuerNotFound: ClusterBurnerIssuer "platform" not found`,

@@ -241,6 +241,7 @@ var failureCodes = map[string]codes.Code{
 	burnerv1alpha1.ReasonVolumeNotDeclared:       codes.PermissionDenied,
 	burnerv1alpha1.ReasonIssuerNotFound:          codes.NotFound,
 	burnerv1alpha1.ReasonIssuerNotReady:          codes.FailedPrecondition,
+	burnerv1alpha1.ReasonURLNotAllowed:           codes.PermissionDenied,
 	burnerv1alpha1.ReasonRateLimited:             codes.ResourceExhausted,
 	burnerv1alpha1.ReasonVolumeWriteFailed:       codes.Internal,
 }
