@@ -163,7 +163,7 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 	var adm admission
 	if c.limiter != nil {
 		var held *Error
-		if adm, held = c.limiter.admit(apiKey, req.Caller, req.NeedBy); held != nil {
+		if adm, held = c.limiter.admit(apiKey, req); held != nil {
 			return nil, held
 		}
 	}

@@ -17,6 +17,7 @@ limitations under the License.
 package burnerapi
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"maps"
 	"math"
@@ -27,17 +28,18 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// keyState is one key's bucket, learned rate, 429 block and held slots. Its lock is held only for map and bucket
-// updates, never across a call.
+// keyState is one key's bucket, learned rate, 429 block, held slots and fair queue. Its lock is held only for map
+// and bucket updates, never across a call.
 type keyState struct {
 	id [sha256.Size]byte
 
 	mu           sync.Mutex
 	lim          *rate.Limiter
 	blockedUntil time.Time
-	holds        map[string]*hold // by caller
-	nextSeq      uint64           // places in line handed out
-	lineLeft     uint64           // places in line given up or turned into slots: nextSeq-lineLeft are waiting
+	holds        map[string]*hold   // by caller
+	tenants      map[string]*tenant // by Request.Tenant: those with a place in line or a share not yet spent
+	vtime        float64            // the fair queue's virtual time: the start tag of the last slot given out
+	nextSeq      uint64             // places in line handed out, for arrival order
 	lastUsed     time.Time
 	lastExpiry   time.Time
 	heldBack     uint64 // HeldBack answers, for the metric
@@ -48,15 +50,42 @@ type keyState struct {
 	epoch     uint64     // bumped by each cut, so the other 429s of one episode do not cut again
 }
 
-// hold is what a held-back caller keeps until it comes back at at: a reserved slot (res), or a place in line (seq).
+// hold is what a held-back caller keeps until it comes back at at: a reserved slot (res), or a place in its
+// tenant's line (res nil).
 type hold struct {
 	res *rate.Reservation
-	seq uint64
 	at  time.Time
+
+	tenant *tenant
+	needBy time.Time // zero: a first issue
+	seq    uint64
+}
+
+// tenant is one Request.Tenant's share of a key, as in start-time fair queuing: each slot it gets costs 1/weight
+// of virtual time, its next slot starts at finish, and the places in its line, earliest deadline first, take its
+// next slots in turn. A tenant that was idle gets no credit for it: when its line fills again, finish moves up to
+// vtime.
+type tenant struct {
+	name   string
+	weight float64
+	finish float64 // virtual time at which the slots it has had end
+	line   []*hold // by lineOrder
+}
+
+// lineOrder is a tenant's line: refreshes by NeedBy, earliest first, then first issues; arrival order within each.
+func lineOrder(a, b *hold) int {
+	if az, bz := a.needBy.IsZero(), b.needBy.IsZero(); az != bz {
+		if az {
+			return 1
+		}
+		return -1
+	}
+	return cmp.Or(a.needBy.Compare(b.needBy), cmp.Compare(a.seq, b.seq))
 }
 
 func newKeyState(id [sha256.Size]byte, r rate.Limit, burst int, ceiling rate.Limit) *keyState {
-	return &keyState{id: id, lim: rate.NewLimiter(r, burst), holds: map[string]*hold{}, threshold: ceiling}
+	return &keyState{id: id, lim: rate.NewLimiter(r, burst), holds: map[string]*hold{}, tenants: map[string]*tenant{},
+		threshold: ceiling}
 }
 
 // limiterTime is the time the bucket is asked at: never before the end of a 429 block, so no token accrues to a
@@ -68,19 +97,21 @@ func (s *keyState) limiterTime(now time.Time) time.Time {
 	return now
 }
 
-// reserve returns how long caller must wait (0: call now) and whether it had waited for a held slot or its place
-// in line. A slot due within the horizon is reserved and held for a named caller; further back, the caller gets a
-// place in line, behind the callers already there, and is told to come back when its turn, estimated from its
-// place and the current rate, is within the horizon (or after maxCheckBack at most, in case the rate grows).
-func (s *keyState) reserve(now time.Time, caller string, urgent bool) (time.Duration, bool) {
+// reserve returns how long the caller of req must wait (0: call now) and whether it had waited for a held slot or
+// its place in line. A named caller takes a place in its tenant's line; it gets the next slot of the bucket when
+// that slot, after the slots of the callers ahead of it in the fair order (see ahead), is within the horizon, and
+// the slot is then held for it. Further back, it is told to come back when its turn, estimated from the callers
+// ahead and the current rate, is within the horizon (or after maxCheckBack at most, in case the rate grows or the
+// line ahead empties). Its place is kept meanwhile, but callers arriving with an earlier turn go before it.
+func (s *keyState) reserve(now time.Time, req Request) (time.Duration, bool) {
 	s.lastUsed = now
 	s.dropLate(now)
-	h := s.holds[caller]
+	h := s.holds[req.Caller]
 	if h != nil && now.Before(h.at) {
 		return h.at.Sub(now), true
 	}
 	if h != nil && h.res != nil {
-		delete(s.holds, caller)
+		delete(s.holds, req.Caller)
 		if now.Sub(h.at) <= lateGrace {
 			return 0, true
 		}
@@ -90,37 +121,97 @@ func (s *keyState) reserve(now time.Time, caller string, urgent bool) (time.Dura
 	res := s.lim.ReserveN(t, 1)
 	at := t.Add(res.DelayFrom(t))
 	wait := at.Sub(now)
-	var ahead uint64 // callers in line before this one
-	switch {
-	case h != nil:
-		ahead = h.seq - min(h.seq, s.lineLeft)
-	case caller != "" && !urgent:
-		ahead = s.nextSeq - s.lineLeft
-	}
-	if caller == "" && wait > 0 {
-		res.CancelAt(t) // the latest reservation, so the bucket gets its token back in full
-		return wait, false
-	}
-	if est := wait + s.spacing(ahead); urgent || est <= horizon {
-		if h != nil {
-			delete(s.holds, caller)
-			s.lineLeft++
-		}
+	if req.Caller == "" {
 		if wait > 0 {
-			s.holds[caller] = &hold{res: res, at: at}
+			res.CancelAt(t) // the latest reservation, so the bucket gets its token back in full
 		}
-		return max(wait, 0), h != nil
+		return max(wait, 0), false
+	}
+	waited := h != nil
+	h = s.place(h, req)
+	ahead := s.ahead(h)
+	if wait+s.spacing(ahead) <= horizon {
+		s.serve(h)
+		delete(s.holds, req.Caller)
+		if wait > 0 {
+			s.holds[req.Caller] = &hold{res: res, at: at}
+		}
+		return max(wait, 0), waited
 	}
 	res.CancelAt(t)
-	if h == nil {
-		h = &hold{seq: s.nextSeq}
-		s.nextSeq++
-		s.holds[caller] = h
-	}
+	s.holds[req.Caller] = h
 	// A block cannot shrink, so during one there is no point coming back before it ends.
 	back := min(wait+s.spacing(ahead)-horizon/2, max(maxCheckBack, s.blockedUntil.Sub(now)))
 	h.at = now.Add(back)
 	return back, false
+}
+
+// place returns the caller's place in its tenant's line: h (nil for a newcomer), moved if the caller's tenant or
+// deadline changed. The tenant's weight is the latest caller's.
+func (s *keyState) place(h *hold, req Request) *hold {
+	tn := s.tenants[req.Tenant]
+	if tn == nil {
+		tn = &tenant{name: req.Tenant, finish: s.vtime}
+		s.tenants[req.Tenant] = tn
+	}
+	tn.weight = float64(max(req.Weight, 1))
+	if len(tn.line) == 0 {
+		tn.finish = max(tn.finish, s.vtime)
+	}
+	if h != nil && h.tenant == tn && h.needBy.Equal(req.NeedBy) {
+		return h
+	}
+	if h != nil {
+		s.leave(h)
+	} else {
+		h = &hold{seq: s.nextSeq}
+		s.nextSeq++
+	}
+	h.tenant, h.needBy = tn, req.NeedBy
+	i, _ := slices.BinarySearchFunc(tn.line, h, lineOrder)
+	tn.line = slices.Insert(tn.line, i, h)
+	return h
+}
+
+// leave takes h out of its tenant's line.
+func (s *keyState) leave(h *hold) {
+	tn := h.tenant
+	if i, ok := slices.BinarySearchFunc(tn.line, h, lineOrder); ok {
+		tn.line = slices.Delete(tn.line, i, i+1)
+	}
+}
+
+// ahead counts the places in line served before h: those before it in its tenant's line, and those of every other
+// tenant whose turn (start tag) comes earlier; equal turns go to the tenant whose name sorts first.
+func (s *keyState) ahead(h *hold) uint64 {
+	tn := h.tenant
+	i, _ := slices.BinarySearchFunc(tn.line, h, lineOrder)
+	turn := tn.finish + float64(i)/tn.weight
+	n := i
+	for _, u := range s.tenants {
+		if u == tn || len(u.line) == 0 {
+			continue
+		}
+		// u's k-th place (from 0) starts at finish + k/weight: count those before turn.
+		x := (turn - u.finish) * u.weight
+		k := math.Ceil(x - tagEpsilon)
+		if u.name < tn.name {
+			k = math.Floor(x+tagEpsilon) + 1
+		}
+		n += int(min(max(k, 0), float64(len(u.line))))
+	}
+	return uint64(n)
+}
+
+// tagEpsilon absorbs float rounding when virtual times are compared.
+const tagEpsilon = 1e-9
+
+// serve gives h's tenant a slot: h leaves the line and the tenant's share advances by one slot.
+func (s *keyState) serve(h *hold) {
+	tn := h.tenant
+	s.leave(h)
+	s.vtime = max(s.vtime, tn.finish)
+	tn.finish += 1 / tn.weight
 }
 
 // slowStartRoundsPerSecond is how often the rate doubles in slow start while callers wait.
@@ -150,7 +241,8 @@ func (s *keyState) spacing(n uint64) time.Duration {
 }
 
 // dropLate forgets, about once a second, callers more than lateGrace late: a held slot's time has passed (there is
-// no token to give back), and a place in line is given up.
+// no token to give back), and a place in line is given up. A tenant with no place in line is forgotten once the
+// others have caught up with its share (or none waits at all), so memory follows the callers that come back.
 func (s *keyState) dropLate(now time.Time) {
 	if now.Sub(s.lastExpiry) < lateGrace {
 		return
@@ -159,9 +251,16 @@ func (s *keyState) dropLate(now time.Time) {
 	maps.DeleteFunc(s.holds, func(_ string, h *hold) bool {
 		late := now.Sub(h.at) > lateGrace
 		if late && h.res == nil {
-			s.lineLeft++
+			s.leave(h)
 		}
 		return late
+	})
+	waiting := false
+	for _, tn := range s.tenants {
+		waiting = waiting || len(tn.line) > 0
+	}
+	maps.DeleteFunc(s.tenants, func(_ string, tn *tenant) bool {
+		return len(tn.line) == 0 && (tn.finish <= s.vtime || !waiting)
 	})
 }
 

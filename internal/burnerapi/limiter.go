@@ -54,9 +54,6 @@ const (
 	// lateGrace is how late a caller may come back and still use its slot; after that the slot is dropped, so a
 	// caller that never returns (its session was deleted) does not hold one forever.
 	lateGrace = time.Second
-	// urgentWithin: a caller whose token expires sooner than this reserves its slot however far ahead it is, so
-	// refreshes about to expire go before first issues and refreshes with time to spare.
-	urgentWithin = 2 * time.Minute
 	// idleEviction drops the state of keys unused for this long (and holding no slot or block): the next call
 	// starts again from the configured rate.
 	idleEviction = 10 * time.Minute
@@ -67,9 +64,14 @@ const (
 // every round of successes until the first 429 (slow start), then adding a small step per round (additive
 // increase), and multiplying by 0.7 on a 429 (multiplicative decrease), which also blocks the key until its
 // Retry-After. A round is a rate's worth of successful calls made while the limiter was the bottleneck, so a key
-// with little demand does not inflate its rate. A caller held back gets the time its slot is due and, if it named
-// itself (Request.Caller), the slot is held for it. Keys are held only as SHA-256 digests. It is safe for
-// concurrent use: one short lock for the key map, then one per key.
+// with little demand does not inflate its rate.
+//
+// The bucket's slots are shared fairly between the tenants (Request.Tenant, a namespace) using the key: start-time
+// fair queuing, each tenant getting slots in proportion to its Request.Weight whatever the others ask for, and
+// within a tenant refreshes go earliest deadline (Request.NeedBy) first, then first issues, in arrival order. A
+// caller held back gets the time its slot is due or its turn is near and, if it named itself (Request.Caller), its
+// slot or place is held for it. Keys are held only as SHA-256 digests. It is safe for concurrent use: one short lock
+// for the key map, then one per key.
 type KeyLimiter struct {
 	start, ceiling, floor rate.Limit
 	burst                 int
@@ -109,17 +111,17 @@ type admission struct {
 	saturated bool
 }
 
-// admit lets the call with apiKey through now, or returns a KindHeldBack *Error whose RetryAfter is when to come
-// back: exactly when the caller's slot is due if it is within the horizon (the slot is then held for caller, who
-// must come back within lateGrace of it), or, further back, when the slot will be within the horizon at the current
-// rate (nothing held). An anonymous caller ("") is told when a slot would be due, and nothing is held.
-func (l *KeyLimiter) admit(apiKey, caller string, needBy time.Time) (admission, *Error) {
+// admit lets req's call with apiKey through now, or returns a KindHeldBack *Error whose RetryAfter is when to come
+// back: exactly when the caller's slot is due if it is within the horizon (the slot is then held for req.Caller,
+// who must come back within lateGrace of it), or, further back, when its turn in the fair queue will be within the
+// horizon at the current rate (its place is kept). An anonymous caller ("") is told when a slot would be due,
+// queues nowhere and has nothing held.
+func (l *KeyLimiter) admit(apiKey string, req Request) (admission, *Error) {
 	now := l.clock.Now()
 	st := l.state(apiKey, now)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	urgent := !needBy.IsZero() && needBy.Sub(now) < urgentWithin
-	wait, waited := st.reserve(now, caller, urgent)
+	wait, waited := st.reserve(now, req)
 	if wait > 0 {
 		st.heldBack++
 		msg := "rate limited: client-side limit for API key"

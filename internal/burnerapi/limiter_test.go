@@ -63,7 +63,7 @@ func (l *KeyLimiter) held(key string) (slots, line int) {
 // saturate makes anonymous calls as fast as the limiter allows, each one succeeding, until n have been admitted.
 func saturate(l *KeyLimiter, clk *clocktesting.FakePassiveClock, n int) {
 	for n > 0 {
-		adm, err := l.admit(testKey, "", time.Time{})
+		adm, err := l.admit(testKey, Request{})
 		if err != nil {
 			clk.SetTime(clk.Now().Add(err.RetryAfter))
 			continue
@@ -88,7 +88,7 @@ func TestLimiterSlowStartDoublesEachRound(t *testing.T) {
 func TestLimiterDoesNotGrowWithoutDemand(t *testing.T) {
 	l, clk := newTestLimiter(10, 40)
 	for range 100 { // 1 call/s: the bucket never runs dry
-		adm, err := l.admit(testKey, "", time.Time{})
+		adm, err := l.admit(testKey, Request{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,9 +102,9 @@ func TestLimiterDoesNotGrowWithoutDemand(t *testing.T) {
 
 func TestLimiterCutsOn429ThenProbesAdditively(t *testing.T) {
 	l, clk := newTestLimiter(100, 1)
-	adm, _ := l.admit(testKey, "", time.Time{})
+	adm, _ := l.admit(testKey, Request{})
 	clk.SetTime(clk.Now().Add(time.Second))
-	other, _ := l.admit(testKey, "", time.Time{}) // admitted before the 429 came back: same episode
+	other, _ := l.admit(testKey, Request{}) // admitted before the 429 came back: same episode
 	l.rateLimited(adm, time.Second)
 	l.rateLimited(other, time.Second) // the same episode: no second cut
 	if got := l.rate(testKey); got != 70 {
@@ -129,10 +129,10 @@ func TestLimiterCeilingAndFloor(t *testing.T) {
 	}
 	l, clk = newTestLimiter(2, 1)
 	for range 5 {
-		adm, err := l.admit(testKey, "", time.Time{})
+		adm, err := l.admit(testKey, Request{})
 		for err != nil {
 			clk.SetTime(clk.Now().Add(err.RetryAfter))
-			adm, err = l.admit(testKey, "", time.Time{})
+			adm, err = l.admit(testKey, Request{})
 		}
 		l.rateLimited(adm, 0)
 	}
@@ -143,9 +143,9 @@ func TestLimiterCeilingAndFloor(t *testing.T) {
 
 func TestLimiterHonoursRetryAfter(t *testing.T) {
 	l, clk := newTestLimiter(10, 1)
-	adm, _ := l.admit(testKey, "a", time.Time{})
+	adm, _ := l.admit(testKey, Request{Caller: "a"})
 	l.rateLimited(adm, 30*time.Second)
-	_, err := l.admit(testKey, "b", time.Time{})
+	_, err := l.admit(testKey, Request{Caller: "b"})
 	// Blocked for 30s, then the bucket starts empty: the first slot is one interval (1/7 s) later. That is beyond
 	// the horizon, so b is told to come back when it is within it, and then gets the slot.
 	slot := 30*time.Second + time.Second/7
@@ -161,7 +161,7 @@ func TestLimiterHonoursRetryAfter(t *testing.T) {
 // wantWait checks that caller is told to come back after exactly want (0: admitted).
 func wantWait(t *testing.T, l *KeyLimiter, caller string, needBy time.Time, want time.Duration) {
 	t.Helper()
-	_, err := l.admit(testKey, caller, needBy)
+	_, err := l.admit(testKey, Request{Caller: caller, NeedBy: needBy})
 	got := time.Duration(0)
 	if err != nil {
 		got = err.RetryAfter
@@ -179,7 +179,7 @@ func TestLimiterLineFollowsSlowStart(t *testing.T) {
 	l, _ := newTestLimiter(20, 1)
 	var err *Error
 	for i := range 1001 {
-		_, err = l.admit(testKey, fmt.Sprintf("c%d", i), time.Time{})
+		_, err = l.admit(testKey, Request{Caller: fmt.Sprintf("c%d", i)})
 	}
 	if err == nil || err.RetryAfter < 2500*time.Millisecond || err.RetryAfter > 4*time.Second {
 		t.Fatalf("the 1,001st caller: %v; want to come back after about 4.1 s less half the horizon", err)
@@ -244,27 +244,31 @@ func TestLimiterReleasesAbandonedReservation(t *testing.T) {
 	wantWait(t, l, "gone", time.Time{}, time.Second) // coming back too late, it queues as a newcomer
 }
 
-func TestLimiterHorizonAndUrgentCallers(t *testing.T) {
+// TestLimiterHorizonAndRefreshes: a slot is held only within the horizon; further back, a refresh takes its place
+// in line before first issues, and a sooner deadline before a later one, however close it is to expiry.
+func TestLimiterHorizonAndRefreshes(t *testing.T) {
 	l, clk := newTestLimiter(1, 1, WithRateCeiling(1))
 	wantWait(t, l, "a", time.Time{}, 0)
 	wantWait(t, l, "b", time.Time{}, time.Second)
 	wantWait(t, l, "c", time.Time{}, 2*time.Second)
 	wantWait(t, l, "far", time.Time{}, 2*time.Second) // slot 3s away: not held, back when it is 1s away
-	wantWait(t, l, "urgent", clk.Now().Add(time.Minute), 3*time.Second)
-	wantWait(t, l, "relaxed", clk.Now().Add(time.Hour), 4*time.Second) // time to spare: in line behind far
+	wantWait(t, l, "relaxed", clk.Now().Add(time.Hour), 2*time.Second) // a refresh: before far
+	wantWait(t, l, "soon", clk.Now().Add(time.Minute), 2*time.Second)  // an earlier deadline: before relaxed
 	clk.SetTime(clk.Now().Add(time.Second))
 	wantWait(t, l, "b", time.Time{}, 0)
 	clk.SetTime(clk.Now().Add(time.Second))
 	wantWait(t, l, "c", time.Time{}, 0)
-	wantWait(t, l, "far", time.Time{}, 2*time.Second) // first in line, behind the urgent refresh: now held
+	wantWait(t, l, "far", time.Time{}, 2*time.Second) // two ahead: slot 5s away, back when it is 1s away
+	wantWait(t, l, "soon", clk.Now().Add(time.Minute-2*time.Second), time.Second) // first in line: held
+	wantWait(t, l, "relaxed", clk.Now().Add(time.Hour-2*time.Second), 2*time.Second) // next: held too
 	if slots, line := l.held(testKey); slots != 2 || line != 1 {
-		t.Fatalf("%d held slots and %d in line, want 2 (urgent, far) and 1 (relaxed)", slots, line)
+		t.Fatalf("%d held slots and %d in line, want 2 (soon, relaxed) and 1 (far)", slots, line)
 	}
 }
 
 func TestLimiterRespacesHeldSlotsAfter429(t *testing.T) {
 	l, clk := newTestLimiter(10, 1)
-	adm, _ := l.admit(testKey, "a", time.Time{})
+	adm, _ := l.admit(testKey, Request{Caller: "a"})
 	wantWait(t, l, "b", time.Time{}, 100*time.Millisecond)
 	wantWait(t, l, "c", time.Time{}, 200*time.Millisecond)
 	l.rateLimited(adm, time.Second) // rate 7/s, blocked for 1s
@@ -283,11 +287,11 @@ func TestLimiterConcurrentCallers(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Go(func() {
-			if adm, err := l.admit(testKey, fmt.Sprint("caller-", i), time.Time{}); err == nil {
+			if adm, err := l.admit(testKey, Request{Caller: fmt.Sprint("caller-", i)}); err == nil {
 				admitted.Add(1)
 				l.succeeded(adm)
 			}
-			_, _ = l.admit(fmt.Sprint("key-", i%7), "x", time.Time{}) // other keys, concurrently
+			_, _ = l.admit(fmt.Sprint("key-", i%7), Request{Caller: "x"}) // other keys, concurrently
 		})
 	}
 	wg.Wait()
@@ -298,11 +302,11 @@ func TestLimiterConcurrentCallers(t *testing.T) {
 
 func TestKeyLimiterEvictsIdleKeys(t *testing.T) {
 	l, clk := newTestLimiter(rate.Inf, 1)
-	_, _ = l.admit("idle", "", time.Time{})
-	adm, _ := l.admit("blocked", "", time.Time{})
+	_, _ = l.admit("idle", Request{})
+	adm, _ := l.admit("blocked", Request{})
 	l.rateLimited(adm, MaxRetryAfter)
 	clk.SetTime(t0.Add(idleEviction))
-	_, _ = l.admit("fresh", "", time.Time{})
+	_, _ = l.admit("fresh", Request{})
 	if len(l.keys) != 2 {
 		t.Errorf("%d keys tracked, want 2 (idle key evicted, blocked and fresh kept)", len(l.keys))
 	}

@@ -34,11 +34,17 @@ type Request struct {
 	TTLSeconds int32
 
 	// Caller names who asks, e.g. the session's namespace/name; it is not sent. When the KeyLimiter holds the call
-	// back, a slot due within a few seconds is reserved for this caller: coming back after RetryAfter (and less than
-	// a second late) it calls without queueing again. Empty: nothing is reserved.
+	// back, the caller keeps its place in line, and a slot due within a few seconds is reserved for it: coming back
+	// after RetryAfter (and less than a second late) it calls without queueing again. Empty: nothing is kept.
 	Caller string
-	// NeedBy is when the caller's current token expires (zero for a first issue); it is not sent. A token about to
-	// expire gets its slot reserved ahead of callers with time to spare.
+	// Tenant is whose share of the key's rate the call is made from (the caller's namespace); it is not sent. The
+	// KeyLimiter shares a key's rate fairly between its tenants, so one tenant's many sessions cannot delay
+	// another's refreshes.
+	Tenant string
+	// Weight is the tenant's share relative to the other tenants of the key (0 counts as 1); it is not sent.
+	Weight int32
+	// NeedBy is when the caller's current token expires (zero for a first issue); it is not sent. Within a tenant,
+	// refreshes go earliest NeedBy first, and first issues after them.
 	NeedBy time.Time
 	// BaseURL, if set, is the API to call instead of the Client's (an issuer's spec.url); it must pass
 	// ValidateBaseURL.

@@ -165,7 +165,7 @@ func (m *Minter) Prepare(ctx context.Context, g Grant, req Request) (Attempt, er
 	}
 	return Attempt{m: m, apiKey: apiKey, req: burnerapi.Request{
 		WalletAddress: req.WalletAddress, Scopes: scopes, TTLSeconds: req.TTLSeconds,
-		Caller: req.Caller, BaseURL: g.origin.URL,
+		Caller: req.Caller, Tenant: req.Namespace, BaseURL: g.origin.URL,
 	}}, nil
 }
 
