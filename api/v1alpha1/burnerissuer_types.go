@@ -92,6 +92,14 @@ type BurnerIssuerSpec struct {
 	// under each session's own secretTemplate (the session's value wins per key).
 	// +optional
 	SecretTemplate SecretTemplate `json:"secretTemplate,omitzero"`
+
+	// namespaceWeights shares the calls its key allows between the namespaces using it (ClusterBurnerIssuer
+	// only): while several namespaces wait for calls, each gets calls in proportion to its weight. A namespace not
+	// listed weighs 1.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=1000
+	// +kubebuilder:validation:XValidation:rule="self.all(ns, self[ns] >= 1 && self[ns] <= 100)",message="namespace weights are 1 to 100"
+	NamespaceWeights map[string]int32 `json:"namespaceWeights,omitempty"`
 }
 
 // Condition types of an issuer besides Ready.
@@ -131,6 +139,7 @@ type BurnerIssuer struct {
 	metav1.ObjectMeta `json:"metadata,omitzero"`
 	// +required
 	// +kubebuilder:validation:XValidation:rule="!has(self.policy) || !has(self.policy.namespaceSelector)",message="policy.namespaceSelector applies to a ClusterBurnerIssuer only: a BurnerIssuer serves its own namespace"
+	// +kubebuilder:validation:XValidation:rule="!has(self.namespaceWeights)",message="namespaceWeights applies to a ClusterBurnerIssuer only: a BurnerIssuer serves its own namespace"
 	Spec BurnerIssuerSpec `json:"spec"`
 	// +optional
 	Status BurnerIssuerStatus `json:"status,omitzero"`

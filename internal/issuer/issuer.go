@@ -44,6 +44,8 @@ type Origin struct {
 	Policy *burnerv1alpha1.IssuerPolicy
 	// SecretTemplate is the issuer's default shape of its sessions' token Secrets (empty without an issuer).
 	SecretTemplate burnerv1alpha1.SecretTemplate
+	// NamespaceWeights are the issuer's shares of its key's rate by namespace (nil: all equal).
+	NamespaceWeights map[string]int32
 }
 
 // Resolver reads issuers, through the manager's cache.
@@ -99,8 +101,8 @@ func (r Resolver) Resolve(
 	}
 	keySecret, keyField := r.KeyOf(obj)
 	spec := obj.GetSpec()
-	return Origin{URL: spec.URL, Policy: spec.Policy, SecretTemplate: spec.SecretTemplate, KeySecret: keySecret,
-		KeyField: keyField}, nil
+	return Origin{URL: spec.URL, Policy: spec.Policy, SecretTemplate: spec.SecretTemplate,
+		NamespaceWeights: spec.NamespaceWeights, KeySecret: keySecret, KeyField: keyField}, nil
 }
 
 // CheckURL is the one check of an issuer's spec.url, for its Ready condition and for every request that uses it: a

@@ -165,7 +165,8 @@ func (m *Minter) Prepare(ctx context.Context, g Grant, req Request) (Attempt, er
 	}
 	return Attempt{m: m, apiKey: apiKey, req: burnerapi.Request{
 		WalletAddress: req.WalletAddress, Scopes: scopes, TTLSeconds: req.TTLSeconds,
-		Caller: req.Caller, Tenant: req.Namespace, BaseURL: g.origin.URL,
+		Caller: req.Caller, Tenant: req.Namespace, Weight: g.origin.NamespaceWeights[req.Namespace],
+		BaseURL: g.origin.URL,
 	}}, nil
 }
 
