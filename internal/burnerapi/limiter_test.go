@@ -251,15 +251,15 @@ func TestLimiterHorizonAndRefreshes(t *testing.T) {
 	wantWait(t, l, "a", time.Time{}, 0)
 	wantWait(t, l, "b", time.Time{}, time.Second)
 	wantWait(t, l, "c", time.Time{}, 2*time.Second)
-	wantWait(t, l, "far", time.Time{}, 2*time.Second) // slot 3s away: not held, back when it is 1s away
+	wantWait(t, l, "far", time.Time{}, 2*time.Second)                  // slot 3s away: not held, back when it is 1s away
 	wantWait(t, l, "relaxed", clk.Now().Add(time.Hour), 2*time.Second) // a refresh: before far
 	wantWait(t, l, "soon", clk.Now().Add(time.Minute), 2*time.Second)  // an earlier deadline: before relaxed
 	clk.SetTime(clk.Now().Add(time.Second))
 	wantWait(t, l, "b", time.Time{}, 0)
 	clk.SetTime(clk.Now().Add(time.Second))
 	wantWait(t, l, "c", time.Time{}, 0)
-	wantWait(t, l, "far", time.Time{}, 2*time.Second) // two ahead: slot 5s away, back when it is 1s away
-	wantWait(t, l, "soon", clk.Now().Add(time.Minute-2*time.Second), time.Second) // first in line: held
+	wantWait(t, l, "far", time.Time{}, 2*time.Second)                                // two ahead: slot 5s away, back when it is 1s away
+	wantWait(t, l, "soon", clk.Now().Add(time.Minute-2*time.Second), time.Second)    // first in line: held
 	wantWait(t, l, "relaxed", clk.Now().Add(time.Hour-2*time.Second), 2*time.Second) // next: held too
 	if slots, line := l.held(testKey); slots != 2 || line != 1 {
 		t.Fatalf("%d held slots and %d in line, want 2 (soon, relaxed) and 1 (far)", slots, line)

@@ -18,8 +18,9 @@ limitations under the License.
 // time until N sessions are Ready against the write floor of this machine, API calls and apiserver writes per
 // issue and per refresh, the manager's RSS, the restart (time to steady state, API calls made), and the RSS cost
 // of many unrelated large Secrets. Scenarios: one key shared by every session, an upstream rate limit the manager
-// must learn, a scaling curve over N, refreshes at the tokens' own time, and a chaos soak (SIGKILLs, API faults, an
-// apiserver outage). It prints a Markdown report. Run it through `make bench`; BENCHMARKS.md has the commands.
+// must learn, a scaling curve over N, refreshes at the tokens' own time, a chaos soak (SIGKILLs, API faults, an
+// apiserver outage), and two tenants sharing one issuer's key. It prints a Markdown report. Run it through `make
+// bench`; BENCHMARKS.md has the commands.
 package main
 
 import (
@@ -47,7 +48,8 @@ type config struct {
 	managerArgs                                                 string
 	cpuProfile, heapProfile, apiserverProfile, goMemLimit, goGC string
 	ttl                                                         int
-	soak, chaos                                                 time.Duration
+	soak, chaos, twoTenants                                     time.Duration
+	tenantB, tenantBTTL                                         int
 	phases                                                      map[string]bool
 	keys                                                        keyLayout
 	upstreamRate                                                float64
@@ -75,6 +77,12 @@ func main() {
 	flag.DurationVar(&c.chaos, "chaos", 0, "a soak of this length under faults: the manager SIGKILLed every 20-60 s "+
 		"and restarted, 5% of API calls answered 503, two 10 s windows of 429s, the apiserver connection cut once "+
 		"for 10 s; fails on an expired token or more than 1.02 mints per refresh (use with -ttl 60)")
+	flag.DurationVar(&c.twoTenants, "two-tenants", 0, "instead of the phases, two tenants on one ClusterBurnerIssuer "+
+		"for this long: namespace tenant-a holds -sessions sessions of -ttl, tenant-b -tenant-b sessions of "+
+		"-tenant-b-ttl; reports each tenant's refresh leads, tokens expired and calls/s; fails if one of B's expired "+
+		"(use with -upstream-rate 50 -ttl 60)")
+	flag.IntVar(&c.tenantB, "tenant-b", 50, "tenant B's sessions in the -two-tenants scenario")
+	flag.IntVar(&c.tenantBTTL, "tenant-b-ttl", 300, "ttlSeconds of tenant B's sessions")
 	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "simulated Burner API latency")
 	flag.StringVar(&c.manager, "manager", "bin/manager", "manager binary")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra manager flags, space-separated")
@@ -107,6 +115,9 @@ func main() {
 	if c.chaos > 0 {
 		c.soak = c.chaos
 	}
+	if c.twoTenants > 0 {
+		c.keys = issuerKey
+	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -121,6 +132,8 @@ func run(c config) error {
 	switch {
 	case c.scaling != nil:
 		return scalingCurve(ctx, c, os.Stdout)
+	case c.twoTenants > 0:
+		return withHarness(ctx, c, func(h *harness) error { return h.twoTenants(ctx, os.Stdout) })
 	case c.soak > 0:
 		return withHarness(ctx, c, func(h *harness) error { return h.soak(ctx, os.Stdout) })
 	}
