@@ -17,7 +17,6 @@ limitations under the License.
 package burnerapi
 
 import (
-	"container/heap"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,38 +25,22 @@ import (
 
 	"golang.org/x/time/rate"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/burner-operator/burner-operator/internal/testenv/timeline"
 )
 
-// visit is a caller asking the limiter at a time. A caller with a period is a session refreshing at half-life: once
-// admitted at s, it comes back at s+period needing its next token by s+2·period.
+// visit is a caller asking the limiter. A caller with a period is a session refreshing at half-life: once admitted
+// at s, it comes back at s+period needing its next token by s+2·period.
 type visit struct {
-	at     time.Time
 	req    Request
 	period time.Duration
-	seq    int
-}
-
-type visits []visit
-
-func (v visits) Len() int { return len(v) }
-func (v visits) Less(i, j int) bool {
-	return v[i].at.Before(v[j].at) || v[i].at.Equal(v[j].at) && v[i].seq < v[j].seq
-}
-func (v visits) Swap(i, j int) { v[i], v[j] = v[j], v[i] }
-func (v *visits) Push(x any)   { *v = append(*v, x.(visit)) }
-func (v *visits) Pop() any {
-	old := *v
-	x := old[len(old)-1]
-	*v = old[:len(old)-1]
-	return x
 }
 
 // sim drives callers against a limiter on a fake clock: each comes back exactly when it is told to.
 type sim struct {
 	l        *KeyLimiter
 	clk      *clocktesting.FakePassiveClock
-	q        visits
-	seq      int
+	q        timeline.Queue[visit]
 	admitted []admitted
 }
 
@@ -72,8 +55,7 @@ func newSim(r rate.Limit) *sim {
 }
 
 func (s *sim) add(at time.Time, req Request, period time.Duration) {
-	s.seq++
-	heap.Push(&s.q, visit{at: at, req: req, period: period, seq: s.seq})
+	s.q.Add(at, visit{req: req, period: period})
 }
 
 // addMany adds n callers of tenant, named tenant/i, at at.
@@ -85,24 +67,24 @@ func (s *sim) addMany(n int, at time.Time, tenant string, weight int32, needBy t
 
 // run plays the visits until done says stop or the clock reaches until.
 func (s *sim) run(until time.Time, done func(admitted) bool) {
-	for s.q.Len() > 0 {
-		v := heap.Pop(&s.q).(visit)
-		if v.at.After(until) {
+	for at, v, ok := s.q.Next(); ok; at, v, ok = s.q.Next() {
+		if at.After(until) {
+			s.add(at, v.req, v.period)
 			return
 		}
-		s.clk.SetTime(v.at)
+		s.clk.SetTime(at)
 		adm, err := s.l.admit(testKey, v.req)
 		if err != nil {
-			s.add(v.at.Add(err.RetryAfter), v.req, v.period)
+			s.add(at.Add(err.RetryAfter), v.req, v.period)
 			continue
 		}
 		s.l.succeeded(adm)
-		a := admitted{at: v.at, req: v.req}
+		a := admitted{at: at, req: v.req}
 		s.admitted = append(s.admitted, a)
 		if v.period > 0 {
 			next := v.req
-			next.NeedBy = v.at.Add(2 * v.period)
-			s.add(v.at.Add(v.period), next, v.period)
+			next.NeedBy = at.Add(2 * v.period)
+			s.add(at.Add(v.period), next, v.period)
 		}
 		if done != nil && done(a) {
 			return

@@ -17,7 +17,6 @@ limitations under the License.
 package burnersim
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"net/http"
@@ -28,6 +27,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
+	"github.com/burner-operator/burner-operator/internal/testenv/timeline"
 )
 
 // inProcess serves requests with the simulator's handler directly, so a simulated run of minutes takes no sockets.
@@ -37,28 +37,6 @@ func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, r)
 	return rec.Result(), nil
-}
-
-// due is a session due to call at time at.
-type due struct {
-	at  time.Time
-	seq int
-	id  int
-}
-
-type dueHeap []due
-
-func (h dueHeap) Len() int { return len(h) }
-func (h dueHeap) Less(i, j int) bool {
-	return h[i].at.Before(h[j].at) || h[i].at.Equal(h[j].at) && h[i].seq < h[j].seq
-}
-func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)   { *h = append(*h, x.(due)) }
-func (h *dueHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 // TestAdaptiveLimiterLearnsUpstreamLimit is issue 16's scenario on a simulated clock: sessions sharing one key, all
@@ -85,22 +63,20 @@ func TestAdaptiveLimiterLearnsUpstreamLimit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			queue := make(dueHeap, n)
-			for i := range queue {
-				queue[i] = due{at: t0, seq: i, id: i}
+			var queue timeline.Queue[int] // sessions by the time they are due to call
+			for id := range n {
+				queue.Add(t0, id)
 			}
-			heap.Init(&queue)
-			seq, served, servedAfterWarmUp, heldBack := n, 0, 0, 0
+			served, servedAfterWarmUp, heldBack := 0, 0, 0
 			var last time.Time
-			for queue.Len() > 0 {
-				d := heap.Pop(&queue).(due)
-				clk.SetTime(d.at)
+			for at, id, ok := queue.Next(); ok; at, id, ok = queue.Next() {
+				clk.SetTime(at)
 				_, err := api.CreateSession(context.Background(), key, burnerapi.Request{
-					WalletAddress: wallet, Caller: fmt.Sprint("ns/session-", d.id)})
+					WalletAddress: wallet, Caller: fmt.Sprint("ns/session-", id)})
 				switch burnerapi.KindOf(err) {
 				case burnerapi.KindNone:
 					served++
-					if last = d.at; d.at.Sub(t0) >= warmUp {
+					if last = at; at.Sub(t0) >= warmUp {
 						servedAfterWarmUp++
 					}
 					continue
@@ -108,10 +84,9 @@ func TestAdaptiveLimiterLearnsUpstreamLimit(t *testing.T) {
 					heldBack++
 				case burnerapi.KindRateLimited:
 				default:
-					t.Fatalf("session %d: %v", d.id, err)
+					t.Fatalf("session %d: %v", id, err)
 				}
-				seq++
-				heap.Push(&queue, due{at: d.at.Add(max(burnerapi.RetryAfter(err), time.Millisecond)), seq: seq, id: d.id})
+				queue.Add(at.Add(max(burnerapi.RetryAfter(err), time.Millisecond)), id)
 			}
 			st := sim.Calls()
 			elapsed := last.Sub(t0)
