@@ -20,14 +20,17 @@ import (
 	"context"
 	"maps"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -100,9 +103,31 @@ func (f *fixture) newReconciler() *BurnerSessionReconciler {
 	f.events = events.NewFakeRecorder(100)
 	reader := secrets.NewReader(env.Client, env.Client, env.Client, f.clock)
 	return &BurnerSessionReconciler{
-		Client: env.Client, APIReader: env.Client, Scheme: env.Client.Scheme(), Recorder: f.events, Clock: f.clock,
+		Client: cachedView{Client: env.Client}, APIReader: env.Client, Scheme: env.Client.Scheme(), Recorder: f.events, Clock: f.clock,
 		Minter: &mint.Minter{Issuers: f.issuers(), Secrets: reader, API: api, Clock: f.clock}, Secrets: reader,
 	}
+}
+
+// cachedView reads Secrets and sessions as the manager's cache holds them: only Secrets with the managed-by label,
+// reduced by the cache's transforms (a token Secret compacted). Decisions are thus tested on what the manager
+// keeps, and writes on what it must read afresh.
+type cachedView struct{ client.Client }
+
+func (c cachedView) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
+		return err
+	}
+	for prototype, by := range secrets.CacheOptions(nil).ByObject {
+		if reflect.TypeOf(prototype) != reflect.TypeOf(obj) {
+			continue
+		}
+		if by.Label != nil && !by.Label.Matches(labels.Set(obj.GetLabels())) {
+			return apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
+		}
+		_, err := by.Transform(obj)
+		return err
+	}
+	return nil
 }
 
 // issuers resolves issuers as the manager does, with this test's cluster resource namespace.

@@ -20,7 +20,6 @@ import (
 	"maps"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
@@ -29,7 +28,8 @@ import (
 )
 
 // lastIssued remembers, per session, the last token this process wrote. It only saves mints: the Secret stays the
-// source of truth, and a restart starts empty.
+// source of truth, and a restart starts empty. A token is forgotten once it has expired, when its session is refused
+// or deleted, so that memory holds at most one live token per session that may still be written.
 type lastIssued struct {
 	m sync.Map // types.NamespacedName -> lastToken
 }
@@ -77,21 +77,25 @@ func (c *lastIssued) load(bs *burnerv1alpha1.BurnerSession) (lastToken, bool) {
 
 func (c *lastIssued) forget(key types.NamespacedName) { c.m.Delete(key) }
 
-// restore returns the token Secret rewritten with the last token issued for this very session, when the Secret so
-// written would need no new token (the chain that decides minting, run on what would be written) and the observed
-// Secret differs from it: deleted, or its data or labels edited by hand.
-func (c *lastIssued) restore(in policy.Input) (*corev1.Secret, bool) {
+// restore returns the last token issued for this very session, when the token Secret rewritten with it would need
+// no new token (the chain that decides minting, run on what would be written) and the observed Secret differs from
+// it: deleted, or its data or labels edited by hand. A token that has expired is forgotten: it can never be restored.
+func (c *lastIssued) restore(in policy.Input) (tokensecret.Token, bool) {
 	bs := in.Session
 	last, ok := c.token(bs)
 	if !ok {
-		return nil, false
+		return tokensecret.Token{}, false
+	}
+	if !in.Now.Before(last.ExpiresAt) {
+		c.forget(types.NamespacedName{Namespace: bs.Namespace, Name: bs.Name})
+		return tokensecret.Token{}, false
 	}
 	want := tokenSecretWith(bs, in.Secret, last)
 	if _, _, due := policy.NeedsToken.Evaluate(policy.NewInput(bs, want, in.Now)); due {
-		return nil, false
+		return tokensecret.Token{}, false
 	}
 	if in.Secret != nil && maps.Equal(want.Labels, in.Secret.Labels) && tokensecret.SameData(want, in.Secret) {
-		return nil, false
+		return tokensecret.Token{}, false
 	}
-	return want, true
+	return last, true
 }

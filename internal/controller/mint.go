@@ -94,8 +94,8 @@ func (r *BurnerSessionReconciler) mint(
 	}
 	// Remembered before the write, so that a retry after a failed write writes this token instead of minting another.
 	r.lastIssued.remember(bs, t, false)
-	written := tokenSecretWith(bs, in.Secret, t)
-	if err := r.writeSecret(ctx, bs, written, a.template); err != nil {
+	written, err := r.writeSecret(ctx, bs, in.Secret, t, a.template)
+	if err != nil {
 		return writeFailed(in, a.fingerprint, err)
 	}
 	r.lastIssued.markWritten(bs)

@@ -18,8 +18,10 @@ package controller
 
 import (
 	"context"
+	"errors"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -51,4 +53,18 @@ func (r *BurnerSessionReconciler) tokenSecret(ctx context.Context, bs *burnerv1a
 		return nil, client.IgnoreNotFound(err)
 	}
 	return s, nil
+}
+
+// liveSecret reads the Secret observed in the cache from the apiserver, whole; a Secret changed since is a conflict,
+// as an update of the version observed would be.
+func (r *BurnerSessionReconciler) liveSecret(ctx context.Context, observed *corev1.Secret) (*corev1.Secret, error) {
+	live := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(observed), live); err != nil {
+		return nil, err
+	}
+	if live.ResourceVersion != observed.ResourceVersion {
+		return nil, apierrors.NewConflict(corev1.Resource("secrets"), observed.Name,
+			errors.New("the Secret changed since it was observed"))
+	}
+	return live, nil
 }

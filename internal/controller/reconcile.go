@@ -104,6 +104,10 @@ func (r *BurnerSessionReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	if o.failure != nil && o.source == refused {
+		// A refused session gets no token written: the one in memory would only be kept for nothing.
+		r.lastIssued.forget(req.NamespacedName)
+	}
 
 	// 5. Report: the status, then the requeue from it, then the events, logs and counts of what needs a look. An
 	// unchanged status is not written (a held-back session's, typically). A token minted while the manager stops is
@@ -158,7 +162,7 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 		return refusedBy(in, overLimit), nil
 	}
 	tmpl := tokensecret.MergeTemplates(grant.SecretTemplate(), bs.Spec.SecretTemplate)
-	shaped, reshaped, f := shape(in, tmpl)
+	reshaped, f := shape(in, tmpl)
 	if f != nil {
 		return refusedBy(in, f), nil
 	}
@@ -166,8 +170,8 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 		fingerprint: policy.Fingerprint(in, grant.KeyVersion, grant.URL())}
 	var due bool
 	a.reason, a.detail, due = policy.NeedsToken.Evaluate(in)
-	if want, ok := r.lastIssued.restore(in); ok {
-		return r.repair(ctx, in, want, a, due)
+	if last, ok := r.lastIssued.restore(in); ok {
+		return r.repair(ctx, in, last, a, due)
 	}
 	// A new force-refresh value too soon after the last token waits for the interval (policy.ForceRefreshWait).
 	until, why, deferred := policy.ForceRefreshWait(in, r.ForceRefreshInterval)
@@ -175,7 +179,10 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 		// A new template, the session's or its issuer's, changes no token: the labels and annotations alone are
 		// written, with no call.
 		if reshaped {
-			if err := r.reshape(ctx, in.Secret, shaped); err != nil {
+			if err := r.reshape(ctx, in, tmpl); err != nil {
+				if f, ok := failure.As(err); ok {
+					return refusedBy(in, f), nil
+				}
 				return writeFailed(in, a.fingerprint, err)
 			}
 		}
@@ -184,22 +191,24 @@ func (r *BurnerSessionReconciler) reconcileToken(ctx context.Context, bs *burner
 	return r.mint(ctx, bs, in, a)
 }
 
-// repair writes want, the token Secret rewritten with the last token issued (deleted, or edited by hand), without
-// minting; due says whether the observed Secret needed a new token, a.reason and a.detail why.
+// repair writes last, the last token issued, into the token Secret (deleted, or edited by hand), without minting;
+// due says whether the observed Secret needed a new token, a.reason and a.detail why.
 func (r *BurnerSessionReconciler) repair(
-	ctx context.Context, in policy.Input, want *corev1.Secret, a attempt, due bool,
+	ctx context.Context, in policy.Input, last tokensecret.Token, a attempt, due bool,
 ) (outcome, error) {
 	bs := in.Session
 	if in.Secret == nil && r.lastIssued.written(bs) {
 		// A requeue can outrun the watch that brings our own write into the cache: ask the apiserver before
 		// creating that Secret again (a 409 otherwise).
-		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), secrets.Metadata()); err == nil {
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: bs.Namespace, Name: bs.TokenSecretName()},
+			secrets.Metadata()); err == nil {
 			return outcome{in: in, heldBack: policy.Recheck}, nil
 		} else if client.IgnoreNotFound(err) != nil {
 			return outcome{}, err
 		}
 	}
-	if err := r.writeSecret(ctx, bs, want, a.template); err != nil {
+	written, err := r.writeSecret(ctx, bs, in.Secret, last, a.template)
+	if err != nil {
 		return writeFailed(in, a.fingerprint, err)
 	}
 	r.lastIssued.markWritten(bs)
@@ -208,6 +217,6 @@ func (r *BurnerSessionReconciler) repair(
 		why = "(" + a.detail + ")"
 	}
 	r.Recorder.Eventf(bs, nil, corev1.EventTypeNormal, burnerv1alpha1.ReasonRepaired, "Repair",
-		"restored the current token into Secret %q %s", want.Name, why)
-	return outcome{in: policy.NewInput(bs, want, in.Now)}, nil
+		"restored the current token into Secret %q %s", written.Name, why)
+	return outcome{in: policy.NewInput(bs, written, in.Now)}, nil
 }

@@ -29,31 +29,49 @@ import (
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
 
-// shape is the observed token Secret (a new one when there is none) with its labels and annotations as tmpl says,
-// and whether that changes the Secret that exists; nil when no template shapes it, now or before. A template the
-// apiserver would refuse on that Secret is a refusal (SecretTemplateInvalid): nothing is minted for a Secret that
-// could not be written, so it cannot become a loop of failed writes.
-func shape(in policy.Input, tmpl burnerv1alpha1.SecretTemplate) (*corev1.Secret, bool, *failure.Error) {
+// shape says whether tmpl changes the token Secret that exists (the cached copy is compared by its TemplateState),
+// and refuses a template the apiserver would refuse on any Secret (SecretTemplateInvalid): nothing is minted for a
+// Secret that could not be written, so it cannot become a loop of failed writes. What only the Secret itself can
+// say (the annotations others set, which the cache does not keep, taking the total over the limit) is checked on the
+// Secret as read at the write.
+func shape(in policy.Input, tmpl burnerv1alpha1.SecretTemplate) (bool, *failure.Error) {
 	if !tokensecret.Shapes(in.Secret, tmpl) {
-		return nil, false, nil
+		return false, nil
 	}
-	shaped := &corev1.Secret{}
-	if in.Secret != nil {
-		shaped = in.Secret.DeepCopy()
+	if f := checkTemplate(in.Session, &corev1.Secret{}, tmpl); f != nil {
+		return false, f
 	}
-	changed := tokensecret.ApplyTemplate(shaped, tmpl)
+	return in.Secret != nil && !tokensecret.InSync(in.Secret, tmpl), nil
+}
+
+// checkTemplate applies tmpl to s and says why the apiserver would refuse the result, as a SecretTemplateInvalid
+// failure; s is left as it is.
+func checkTemplate(bs *burnerv1alpha1.BurnerSession, s *corev1.Secret, tmpl burnerv1alpha1.SecretTemplate) *failure.Error {
+	shaped := s.DeepCopy()
+	tokensecret.ApplyTemplate(shaped, tmpl)
 	if err := tokensecret.CheckTemplate(shaped, tmpl); err != nil {
-		return nil, false, failure.New(burnerv1alpha1.ReasonSecretTemplateInvalid,
+		return failure.New(burnerv1alpha1.ReasonSecretTemplateInvalid,
 			"the secretTemplate (the session's over its issuer's) cannot be put on Secret %q: %s",
-			in.Session.TokenSecretName(), err.Error())
+			bs.TokenSecretName(), err.Error())
 	}
-	return shaped, changed && in.Secret != nil, nil
+	return nil
 }
 
 // reshape writes the template's change of the token Secret's labels and annotations, and nothing else: a merge patch
-// of the metadata from the version observed (a Secret changed meanwhile is a conflict, re-read on the requeue). The
-// data is left as it is: the cached copy holds a digest in place of the token, so it is never written back.
-func (r *BurnerSessionReconciler) reshape(ctx context.Context, observed, shaped *corev1.Secret) error {
+// of the metadata of the Secret read from the apiserver at the version observed (a Secret changed meanwhile is a
+// conflict, re-read on the requeue). Its error is a *failure.Error when the template cannot be put on that Secret.
+func (r *BurnerSessionReconciler) reshape(ctx context.Context, in policy.Input, tmpl burnerv1alpha1.SecretTemplate) error {
+	live, err := r.liveSecret(ctx, in.Secret)
+	if err != nil {
+		return err
+	}
+	if f := checkTemplate(in.Session, live, tmpl); f != nil {
+		return f
+	}
+	shaped := live.DeepCopy()
+	if !tokensecret.ApplyTemplate(shaped, tmpl) {
+		return nil // the cache was behind: nothing to write
+	}
 	logf.FromContext(ctx).V(1).Info("writing the secretTemplate's labels and annotations", "secret", shaped.Name)
-	return r.Patch(ctx, shaped, client.MergeFromWithOptions(observed, client.MergeFromWithOptimisticLock{}))
+	return r.Patch(ctx, shaped, client.MergeFromWithOptions(live, client.MergeFromWithOptimisticLock{}))
 }

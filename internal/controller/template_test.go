@@ -118,11 +118,12 @@ func TestReshapeWritesOnlyMetadata(t *testing.T) {
 	tokensecret.Compact(cached)
 	bs := f.session("pay")
 	withTemplate(map[string]string{"team": "pay"}, nil)(bs)
-	shaped, changed, refused := shape(policy.NewInput(bs, cached, f.clock.Now()), bs.Spec.SecretTemplate)
+	in := policy.NewInput(bs, cached, f.clock.Now())
+	changed, refused := shape(in, bs.Spec.SecretTemplate)
 	if !changed || refused != nil {
 		t.Fatalf("changed %v, refused %v", changed, refused)
 	}
-	if err := f.r.reshape(f.ctx, cached, shaped); err != nil {
+	if err := f.r.reshape(f.ctx, in, bs.Spec.SecretTemplate); err != nil {
 		t.Fatal(err)
 	}
 	s := f.wantMetadata("pay", map[string]string{"team": "pay"}, nil)
@@ -130,7 +131,7 @@ func TestReshapeWritesOnlyMetadata(t *testing.T) {
 		t.Fatal("reshaping changed the Secret's data")
 	}
 	// A copy older than the Secret is a conflict, not an overwrite.
-	if err := f.r.reshape(f.ctx, cached, shaped.DeepCopy()); err == nil {
+	if err := f.r.reshape(f.ctx, in, bs.Spec.SecretTemplate); err == nil {
 		t.Fatal("a reshape from a stale copy was not refused")
 	}
 }

@@ -42,28 +42,45 @@ func tokenSecretWith(bs *burnerv1alpha1.BurnerSession, existing *corev1.Secret, 
 	return s
 }
 
-// writeSecret shapes s by the template, makes the session its controller and writes it: a create for a new Secret,
-// otherwise one update of the version read (optimistic concurrency: a conflict is retried from the token kept in
-// memory, not re-minted).
-func (r *BurnerSessionReconciler) writeSecret(
-	ctx context.Context, bs *burnerv1alpha1.BurnerSession, s *corev1.Secret, tmpl burnerv1alpha1.SecretTemplate,
-) error {
+// writeSecret writes t into the session's token Secret, shaped by the template, with the session as its
+// controller: a create when observed is nil, otherwise one update of the Secret as read from the apiserver at the
+// version observed (the cached copy keeps too little to be written back; optimistic concurrency: a conflict is
+// retried from the token kept in memory, not re-minted). Its error is a *failure.Error when the template cannot be
+// put on that Secret. It returns the Secret written.
+func (r *BurnerSessionReconciler) writeSecret(ctx context.Context, bs *burnerv1alpha1.BurnerSession,
+	observed *corev1.Secret, t tokensecret.Token, tmpl burnerv1alpha1.SecretTemplate,
+) (*corev1.Secret, error) {
+	base := observed
+	if observed != nil {
+		live, err := r.liveSecret(ctx, observed)
+		if err != nil {
+			return nil, err
+		}
+		if f := checkTemplate(bs, live, tmpl); f != nil {
+			return nil, f
+		}
+		base = live
+	}
+	s := tokenSecretWith(bs, base, t)
 	tokensecret.ApplyTemplate(s, tmpl)
 	if err := controllerutil.SetControllerReference(bs, s, r.Scheme); err != nil {
-		return err
+		return nil, err
 	}
 	if s.ResourceVersion == "" {
-		return r.Create(ctx, s)
+		return s, r.Create(ctx, s)
 	}
-	return r.Update(ctx, s)
+	return s, r.Update(ctx, s)
 }
 
 // writeFailed is the outcome of a token Secret write that failed. A race with another writer or with the cache
 // (conflict, already exists, gone) is returned as an error, for a prompt requeue. Anything else (a ResourceQuota,
-// an admission webhook's denial, an immutable Secret, a terminating namespace) is a failure like any other: recorded
-// with backoff and announced. Either way the token stays in memory (lastIssued), and the next attempt writes it
+// an admission webhook's denial, an immutable Secret, a terminating namespace, a template the Secret cannot carry)
+// is a failure like any other: recorded with backoff and announced. Either way the token stays in memory (lastIssued), and the next attempt writes it
 // again, without minting, while it is good.
 func writeFailed(in policy.Input, fingerprint string, err error) (outcome, error) {
+	if f, ok := failure.As(err); ok {
+		return attemptFailed(in, fingerprint, f), nil
+	}
 	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
 		return outcome{}, err
 	}

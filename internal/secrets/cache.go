@@ -34,11 +34,12 @@ import (
 )
 
 // CacheOptions scopes the manager's cache: Secrets are cached only when they carry the managed-by label, so the
-// operator does not hold every Secret of the cluster in memory, and of those only the Secrets a BurnerSession
-// controls keep their data, compacted (anyone who can create a Secret can add the label). Managed fields are
-// stripped from every object, and kubectl's last-applied-configuration (a copy of the whole spec) from sessions: the
-// operator never writes a session's metadata, so the stripped copy cannot leak back into the apiserver. Token
-// Secrets keep theirs, as an update of the cached copy would drop it.
+// operator does not hold every Secret of the cluster in memory. Every object is reduced to what decisions read
+// before it is cached (allowlists of labels and annotations, the controller reference alone, long values as their
+// digest), so that what users put on objects they control costs the manager a bounded amount of memory per object,
+// whatever its size: a token Secret is compacted (tokensecret.Compact), a session keeps its spec, status and
+// force-refresh value. The operator never writes back a cached copy: a token Secret is written from the copy read
+// from the apiserver, a session's or an issuer's status by a patch.
 func CacheOptions(watchNamespaces []string) cache.Options {
 	return cache.Options{
 		DefaultNamespaces: namespaces(watchNamespaces),
@@ -47,26 +48,29 @@ func CacheOptions(watchNamespaces []string) cache.Options {
 				Label:     labels.SelectorFromSet(labels.Set{tokensecret.ManagedByLabel: tokensecret.ManagedByValue}),
 				Transform: trimSecret,
 			},
-			&burnerv1alpha1.BurnerSession{}: {Transform: trimSession},
+			&burnerv1alpha1.BurnerSession{}:       {Transform: trimMeta(burnerv1alpha1.ForceRefreshAnnotation)},
+			&burnerv1alpha1.BurnerIssuer{}:        {Transform: trimMeta()},
+			&burnerv1alpha1.ClusterBurnerIssuer{}: {Transform: trimMeta()},
 		},
 		DefaultTransform: cache.TransformStripManagedFields(),
 	}
 }
 
-// trimSecret keeps of a Secret a BurnerSession controls what decisions read (its data compacted: a digest in place
-// of the token; its labels and annotations whole, which the secretTemplate is kept in sync with); of any other, the
-// metadata that says whose it is. The operator never writes a Secret it does not
+// trimSecret keeps of a Secret a BurnerSession controls what decisions read (tokensecret.Compact); of any other,
+// the metadata that says whose it is and whether it is an API key. The operator never writes a Secret it does not
 // control, and reads API keys straight from the apiserver.
 func trimSecret(obj any) (any, error) {
 	s, ok := obj.(*corev1.Secret)
 	if !ok {
 		return obj, nil
 	}
-	s.ManagedFields = nil
+	s.ManagedFields, s.Finalizers = nil, nil
+	s.OwnerReferences = controllerOnly(s.OwnerReferences)
 	if ControlledBySession(s) {
 		tokensecret.Compact(s)
 	} else {
 		s.Data, s.StringData, s.Annotations = nil, nil, nil
+		s.Labels = keepLabels(s.Labels, tokensecret.ManagedByLabel, burnerv1alpha1.APIKeyLabel)
 	}
 	return s, nil
 }
@@ -78,14 +82,59 @@ func ControlledBySession(obj metav1.Object) bool {
 		strings.HasPrefix(owner.APIVersion, burnerv1alpha1.GroupVersion.Group+"/")
 }
 
-// trimSession drops what the operator never reads from a session before it is cached.
-func trimSession(obj any) (any, error) {
-	if bs, ok := obj.(*burnerv1alpha1.BurnerSession); ok {
-		bs.ManagedFields = nil
-		delete(bs.Annotations, corev1.LastAppliedConfigAnnotation)
+// trimMeta is a transform that drops of an object's metadata what the operator never reads: managed fields, owner
+// references, finalizers, labels, and every annotation but those named (their values Capped). kubectl's
+// last-applied-configuration annotation alone is a copy of the whole object.
+func trimMeta(annotations ...string) func(any) (any, error) {
+	return func(obj any) (any, error) {
+		if o, ok := obj.(metav1.Object); ok {
+			o.SetManagedFields(nil)
+			o.SetOwnerReferences(nil)
+			o.SetFinalizers(nil)
+			o.SetLabels(nil)
+			o.SetAnnotations(keepLabels(o.GetAnnotations(), annotations...))
+		}
+		return obj, nil
 	}
-	return obj, nil
 }
+
+// keepLabels is m reduced to the keys given, their values Capped; nil when none is there.
+func keepLabels(m map[string]string, keys ...string) map[string]string {
+	var kept map[string]string
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			if kept == nil {
+				kept = make(map[string]string, len(keys))
+			}
+			kept[k] = tokensecret.Capped(v)
+		}
+	}
+	return kept
+}
+
+// controllerOnly is the controller reference of refs, alone, when its fields are of the lengths the apiserver
+// allows an object's name and kind; none otherwise. Decisions read no other owner reference, and an
+// over-long one is no session's (it can only say "not controlled by this session", as no reference does).
+func controllerOnly(refs []metav1.OwnerReference) []metav1.OwnerReference {
+	for _, ref := range refs {
+		if ref.Controller == nil || !*ref.Controller {
+			continue
+		}
+		if len(ref.APIVersion) > maxAPIVersion || len(ref.Kind) > maxKind || len(ref.Name) > maxName ||
+			len(ref.UID) > maxName {
+			return nil
+		}
+		return []metav1.OwnerReference{ref}
+	}
+	return nil
+}
+
+// The longest owner reference fields kept: an API group (a DNS subdomain) with a version, a kind, a name.
+const (
+	maxAPIVersion = 253 + 1 + 63
+	maxKind       = 63
+	maxName       = 253
+)
 
 // namespaces is a cache's DefaultNamespaces for a list of namespaces; nil (all) for none.
 func namespaces(list []string) map[string]cache.Config {
@@ -115,9 +164,9 @@ func OthersCache(cfg *rest.Config, scheme *runtime.Scheme, mapper meta.RESTMappe
 	})
 }
 
-// keepIdentity drops everything but the identity, version, ownership and API key opt-in label of a Secret's
-// metadata before it is cached: labels and annotations can be large (kubectl's last-applied-configuration
-// annotation even holds the Secret's data).
+// keepIdentity drops everything but the identity, version, controller and API key opt-in label of a Secret's
+// metadata before it is cached: labels, annotations and owner references can be large (kubectl's
+// last-applied-configuration annotation even holds the Secret's data).
 func keepIdentity(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
@@ -125,10 +174,7 @@ func keepIdentity(obj any) (any, error) {
 	}
 	kept := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
 		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
-		OwnerReferences: m.OwnerReferences,
+		OwnerReferences: controllerOnly(m.OwnerReferences), Labels: keepLabels(m.Labels, burnerv1alpha1.APIKeyLabel),
 	}}
-	if v, ok := m.Labels[burnerv1alpha1.APIKeyLabel]; ok {
-		kept.Labels = map[string]string{burnerv1alpha1.APIKeyLabel: v}
-	}
 	return kept, nil
 }

@@ -17,6 +17,9 @@ limitations under the License.
 package tokensecret
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -66,8 +69,56 @@ func Shapes(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
 	return len(t.Labels)+len(t.Annotations) > 0 || (s != nil && s.Annotations[TemplateKeysAnnotation] != "")
 }
 
+// InSync says whether s carries t as ApplyTemplate would leave it (so that ApplyTemplate would not change it); s may
+// be the cache's compacted copy, which holds only the TemplateState of its template.
+func InSync(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
+	want := ""
+	if len(t.Labels)+len(t.Annotations) > 0 {
+		want = templateState(record(t), func(k string) (string, bool) { v, ok := t.Labels[k]; return v, ok },
+			func(k string) (string, bool) { v, ok := t.Annotations[k]; return v, ok })
+	}
+	return TemplateState(s) == want
+}
+
+// TemplateState is a digest of the template's part of s: the record of the keys it set and the values of those
+// keys on s ("" for no record). Two Secrets with the same state are alike to ApplyTemplate, whatever else they carry:
+// the cache keeps this in place of the record and the values, whose size the template does not bound.
+func TemplateState(s *corev1.Secret) string {
+	rec := s.Annotations[TemplateKeysAnnotation]
+	if rec == "" || strings.HasPrefix(rec, string(digestPrefix)) { // none, or compacted already
+		return rec
+	}
+	return templateState(rec, func(k string) (string, bool) { v, ok := s.Labels[k]; return v, ok },
+		func(k string) (string, bool) { v, ok := s.Annotations[k]; return v, ok })
+}
+
+// templateState digests the record rec with the label and annotation values of the keys it names.
+func templateState(rec string, label, annotation func(string) (string, bool)) string {
+	var keys templateKeys
+	_ = json.Unmarshal([]byte(rec), &keys) // an unreadable record names no keys, and digests as itself
+	h := sha256.New()
+	field := func(s string) { h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(s)))); h.Write([]byte(s)) }
+	field(rec)
+	for _, side := range []struct {
+		keys []string
+		get  func(string) (string, bool)
+	}{{keys.Labels, label}, {keys.Annotations, annotation}} {
+		for _, k := range side.keys {
+			v, ok := side.get(k)
+			field(k)
+			if ok { // present, even empty, differs from absent
+				field(v)
+			} else {
+				h.Write([]byte{0xff})
+			}
+		}
+	}
+	return string(digestPrefix) + hex.EncodeToString(h.Sum(nil))
+}
+
 // ApplyTemplate makes s's labels and annotations follow t: it sets t's keys, removes the keys the record says an
-// earlier template set and t no longer has, and records t's keys. It reports whether s changed.
+// earlier template set and t no longer has, and records t's keys. It reports whether s changed. s must be the Secret
+// as read from the apiserver, not the cache's compacted copy.
 func ApplyTemplate(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
 	labels, annotations := TemplateKeys(s)
 	changed := follow(&s.Labels, labels, t.Labels)
@@ -75,10 +126,15 @@ func ApplyTemplate(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
 	if len(t.Labels)+len(t.Annotations) == 0 {
 		return remove(s.Annotations, TemplateKeysAnnotation) || changed
 	}
-	record, _ := json.Marshal(templateKeys{ // a struct of strings always marshals
+	return put(&s.Annotations, TemplateKeysAnnotation, record(t)) || changed
+}
+
+// record is the value of TemplateKeysAnnotation for t.
+func record(t burnerv1alpha1.SecretTemplate) string {
+	rec, _ := json.Marshal(templateKeys{ // a struct of strings always marshals
 		Labels: slices.Sorted(maps.Keys(t.Labels)), Annotations: slices.Sorted(maps.Keys(t.Annotations)),
 	})
-	return put(&s.Annotations, TemplateKeysAnnotation, string(record)) || changed
+	return string(rec)
 }
 
 // TemplateKeys are the label and annotation keys that, as recorded on s, the secretTemplate put there.

@@ -30,7 +30,8 @@ import (
 type template = burnerv1alpha1.SecretTemplate
 
 // TestApplyTemplateManagesOnlyItsOwnKeys: keys follow the template (added, changed, removed), keys others set stay,
-// and a template with nothing left removes its record.
+// and a template with nothing left removes its record. The cache's compacted copy, which keeps only a digest of the
+// template's part, says InSync exactly when ApplyTemplate would change nothing.
 func TestApplyTemplateManagesOnlyItsOwnKeys(t *testing.T) {
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
 		Labels:      map[string]string{"backup.example/tier": "gold"},
@@ -59,6 +60,12 @@ func TestApplyTemplateManagesOnlyItsOwnKeys(t *testing.T) {
 			map[string]string{"kubectl.kubernetes.io/note": "by hand"}, false},
 	}
 	for _, step := range steps {
+		compacted := s.DeepCopy()
+		Compact(compacted)
+		if InSync(compacted, step.tmpl) == step.changed || InSync(s, step.tmpl) == step.changed {
+			t.Fatalf("%s: InSync of the compacted copy %v, of the Secret %v; ApplyTemplate changes it: %v", step.name,
+				InSync(compacted, step.tmpl), InSync(s, step.tmpl), step.changed)
+		}
 		if got := ApplyTemplate(s, step.tmpl); got != step.changed {
 			t.Fatalf("%s: changed = %v, want %v", step.name, got, step.changed)
 		}

@@ -134,25 +134,74 @@ func Write(s *corev1.Secret, wallet string, t Token) {
 	}
 }
 
-// digestPrefix starts the digest that Compact puts in place of a token. An API token is a JWT (base64url segments
-// joined by dots), which never contains a colon.
+// digestPrefix starts the digest that Compact puts in place of a token, and every other digest the cached copy
+// holds (Capped, TemplateState). An API token is a JWT (base64url segments joined by dots), which never contains a
+// colon, and a template record is JSON.
 var digestPrefix = []byte("sha256:")
 
-// Compact replaces the data no decision reads (the token itself, the wallet, keys added by hand) with a digest of the
-// whole data, for the manager's cache: Parse still finds a token, its times and scopes, and SameData still tells
-// whether the data changed, but the cache holds a 39-byte digest per Secret instead of the token. A compacted
-// Secret is never written back as it is: Write replaces the data as a whole.
-func Compact(s *corev1.Secret) {
-	if len(s.Data[KeyToken]) == 0 || bytes.HasPrefix(s.Data[KeyToken], digestPrefix) {
-		return
+// MaxKeptValue is the longest label, annotation or data value the manager's cache keeps as it is; a longer one is
+// kept as its digest (Capped). It is above a digest's own length, so a capped value stays the same when capped again.
+const MaxKeptValue = 128
+
+// Capped is v, or its digest when v is longer than MaxKeptValue: what the cache keeps of a value that decisions only
+// compare. A capped value compared with a capped value decides as the values would.
+func Capped(v string) string {
+	if len(v) <= MaxKeptValue {
+		return v
 	}
-	digest := dataDigest(s.Data)
-	for k := range s.Data { // in place: a new map would cost more than the bytes it saves
-		if k != KeyExpiresAt && k != KeyIssuedAt && k != KeyScopes {
+	sum := sha256.Sum256([]byte(v))
+	return string(digestPrefix) + hex.EncodeToString(sum[:])
+}
+
+// Compact reduces a token Secret to what decisions read, for the manager's cache, so that what anyone who can edit
+// the Secret puts on it costs a bounded amount of memory (about a kilobyte). Of the data it keeps the times and
+// scopes (Capped) and a digest of the whole data in place of the token: Parse still finds a token, and SameData
+// still tells whether the data changed. Of the labels it keeps the managed-by label, of the annotations the spec hash
+// and the force-refresh value answered (Capped), and TemplateState in place of the template record. A compacted
+// Secret is never written back: writes start from the Secret read from the apiserver.
+func Compact(s *corev1.Secret) {
+	if len(s.Data[KeyToken]) > 0 {
+		s.Data[KeyToken] = dataDigest(s.Data)
+	}
+	for k, v := range s.Data { // in place: a new map would cost more than the bytes it saves
+		switch k {
+		case KeyToken:
+		case KeyExpiresAt, KeyIssuedAt, KeyScopes:
+			if len(v) > MaxKeptValue {
+				s.Data[k] = []byte(Capped(string(v)))
+			}
+		default:
 			delete(s.Data, k)
 		}
 	}
-	s.Data[KeyToken] = digest
+	s.StringData = nil
+	state := TemplateState(s) // of the labels and annotations as they are
+	s.Labels = keep(s.Labels, nil, ManagedByLabel)
+	s.Annotations = keep(s.Annotations, map[string]string{TemplateKeysAnnotation: state},
+		SpecHashAnnotation, ForceRefreshAnnotation)
+}
+
+// keep is m reduced to the keys given (their values Capped) and to the entries of extra that are not empty; nil when
+// nothing is left.
+func keep(m, extra map[string]string, keys ...string) map[string]string {
+	var kept map[string]string
+	put := func(k, v string) {
+		if kept == nil {
+			kept = make(map[string]string, len(keys)+len(extra))
+		}
+		kept[k] = v
+	}
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			put(k, Capped(v))
+		}
+	}
+	for k, v := range extra {
+		if v != "" {
+			put(k, v)
+		}
+	}
+	return kept
 }
 
 // SameData says whether two token Secrets hold the same data, either of them compacted.
