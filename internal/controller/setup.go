@@ -71,6 +71,9 @@ func Setup(mgr ctrl.Manager, api mint.Client, opts SetupOptions) (*mint.Minter, 
 		return nil, err
 	}
 	reader := secrets.NewReader(mgr.GetCache(), secretMeta, mgr.GetAPIReader(), clk)
+	if err := mgr.Add(reader); err != nil { // it sweeps the keys no one uses out of memory
+		return nil, err
+	}
 	minter := &mint.Minter{Issuers: issuers, Secrets: reader, API: api, Clock: clk}
 	r := &BurnerSessionReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(), Recorder: opts.Recorder,

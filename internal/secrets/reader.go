@@ -23,7 +23,6 @@ package secrets
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -47,13 +46,10 @@ type Reader struct {
 	memo  *utilcache.LRUExpireCache
 	reads singleflight.Group
 	clock clock.PassiveClock
-	// lastSweep is when expired keys were last dropped from memory (the LRU cache only stops serving them).
-	sweepMu   sync.Mutex
-	lastSweep time.Time
 }
 
 // memoIdle is how long a key no one asks for stays in memory (a deleted Secret, a session moved to another key),
-// give or take sweepEvery; memoSize bounds the keys held at once.
+// give or take sweepEvery (Start); memoSize bounds the keys held at once.
 const (
 	memoIdle   = 10 * time.Minute
 	sweepEvery = time.Minute
@@ -62,9 +58,32 @@ const (
 
 // NewReader reads through the main cache, the metadata cache of other Secrets and the apiserver; clk ages the memo.
 func NewReader(cache, others, apiServer client.Reader, clk clock.PassiveClock) *Reader {
-	return &Reader{cache: cache, others: others, apiServer: apiServer, clock: clk, lastSweep: clk.Now(),
+	return &Reader{cache: cache, others: others, apiServer: apiServer, clock: clk,
 		memo: utilcache.NewLRUExpireCacheWithClock(memoSize, clk)}
 }
+
+// Start drops from memory, every sweepEvery until ctx ends, the keys no one asked for in memoIdle: the LRU cache
+// only stops serving them, and a key must leave memory whether or not anything is read after it. The manager runs
+// it (a Runnable); its ticks come from the reader's clock when that clock has tickers (a test's fake clock).
+func (s *Reader) Start(ctx context.Context) error {
+	var ticks clock.WithTicker = clock.RealClock{}
+	if c, ok := s.clock.(clock.WithTicker); ok {
+		ticks = c
+	}
+	ticker := ticks.NewTicker(sweepEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C():
+			s.sweep()
+		}
+	}
+}
+
+// NeedLeaderElection is false: the memo serves every caller of the mint path, the leader's or not.
+func (s *Reader) NeedLeaderElection() bool { return false }
 
 // Meta returns a Secret's metadata as the caches know it (the metadata cache keeps only identity, ownership and
 // the opt-in label), or nil when there is no such Secret.
@@ -96,7 +115,6 @@ func (s *Reader) UnmanagedMeta(ctx context.Context, key client.ObjectKey) *metav
 // not cached), and only that field is kept in memory, while the caches show the Secret at the same
 // resourceVersion: a burst of mints costs one read per key. Its error is a *failure.Error.
 func (s *Reader) APIKey(ctx context.Context, key client.ObjectKey, field string) (string, string, error) {
-	s.sweep()
 	id := memoKey{secret: key, field: field}
 	if m := s.Meta(ctx, key); m != nil {
 		if v, ok := s.memo.Get(id); ok && v.(readKey).version == m.ResourceVersion {
@@ -128,15 +146,8 @@ func (s *Reader) APIKey(ctx context.Context, key client.ObjectKey, field string)
 	return keyIn(v.(readKey), key, field)
 }
 
-// sweep drops from memory, at most once every sweepEvery, the keys no one asked for in memoIdle: the LRU cache only
-// stops serving them.
+// sweep drops the keys that have expired from memory. Keys lists only the live ones: RemoveAll visits every entry.
 func (s *Reader) sweep() {
-	s.sweepMu.Lock()
-	defer s.sweepMu.Unlock()
-	if s.clock.Since(s.lastSweep) < sweepEvery {
-		return
-	}
-	s.lastSweep = s.clock.Now()
 	live := map[any]bool{}
 	for _, k := range s.memo.Keys() {
 		live[k] = true

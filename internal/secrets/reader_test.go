@@ -48,12 +48,14 @@ func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj clie
 }
 
 // TestAPIKeyMemoForgetsUnusedKeys: a key is read from the apiserver once per resourceVersion, only its field is
-// kept, and a key no one has asked for in a while (a deleted Secret, a session moved to another key) is dropped.
+// kept, and a key no one has asked for in a while (a deleted Secret, a session moved to another key) leaves memory
+// on its own, with no read after it.
 func TestAPIKeyMemoForgetsUnusedKeys(t *testing.T) {
 	ctx, ns := t.Context(), env.Namespace(t)
 	clk := clocktesting.NewFakeClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	apiServer := &countingReader{Reader: env.Client}
 	r := NewReader(env.Client, env.Client, apiServer, clk)
+	go func() { _ = r.Start(ctx) }()
 	key := func(name, value string) client.ObjectKey {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
 			Labels: map[string]string{burnerv1alpha1.APIKeyLabel: "true"}},
@@ -69,21 +71,39 @@ func TestAPIKeyMemoForgetsUnusedKeys(t *testing.T) {
 			t.Fatalf("APIKey(%s) = %q, %v; want %q", k.Name, got, err, want)
 		}
 	}
+	// held is what is still in memory: RemoveAll visits every entry, expired or not.
+	held := func() []any {
+		var keys []any
+		r.memo.RemoveAll(func(k any) bool { keys = append(keys, k); return false })
+		return keys
+	}
 	a, b := key("a", "ka"), key("b", "kb")
 	read(a, "ka")
 	read(a, "ka")
 	if n := apiServer.gets.Load(); n != 1 {
 		t.Fatalf("two reads of one key version reached the apiserver %d times", n)
 	}
-
+	read(b, "kb")
+	for !clk.HasWaiters() { // the sweeper's ticker
+		time.Sleep(time.Millisecond)
+	}
 	for range 3 {
 		clk.Step(5 * time.Minute)
 		read(b, "kb")
 	}
-	// RemoveAll visits every entry, expired or not: what is still in memory.
-	var held []any
-	r.memo.RemoveAll(func(k any) bool { held = append(held, k); return false })
-	if len(held) != 1 || held[0] != (memoKey{secret: b, field: "apiKey"}) {
-		t.Fatalf("the memo holds %v, want only the key in use: one unused for 15 minutes stays in memory", held)
+	waitFor(t, func() bool { h := held(); return len(h) == 1 && h[0] == memoKey{secret: b, field: "apiKey"} },
+		"only the key in use in memory: one unused for 15 minutes stays")
+
+	clk.Step(memoIdle + sweepEvery) // no read at all
+	waitFor(t, func() bool { return len(held()) == 0 }, "no key in memory once none is used")
+}
+
+// waitFor polls cond for a few seconds (a sweep runs in its own goroutine) and fails with what if it never holds.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal(what)
+		}
 	}
 }
