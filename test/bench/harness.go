@@ -499,6 +499,30 @@ func (h *harness) unrelatedSecrets(ctx context.Context) (*memoryResult, error) {
 	return m, nil
 }
 
+// hostileObjects creates objects near the apiserver's size limits, of every kind users control that the manager
+// watches: its RSS must grow by a small constant per object.
+func (h *harness) hostileObjects(ctx context.Context) (*memoryResult, error) {
+	time.Sleep(5 * time.Second)
+	m := &memoryResult{count: h.c.hostile, before: processRSS(h.mgr.Pid()).now}
+	const perNamespace = 500
+	if err := h.ensureNamespaces(ctx, "hostile", (h.c.hostile+perNamespace-1)/perNamespace); err != nil {
+		return nil, err
+	}
+	kinds := make([][]func(string) client.Object, (h.c.hostile+perNamespace-1)/perNamespace)
+	for i := range kinds {
+		kinds[i] = testenv.HostileObjects(namespace("hostile", i))
+	}
+	if err := forEach(h.c.hostile, 4, func(i int) error {
+		build := kinds[i/perNamespace][i%len(kinds[0])]
+		return h.cl.Create(ctx, build(fmt.Sprintf("h-%05d", i)))
+	}); err != nil {
+		return nil, err
+	}
+	time.Sleep(10 * time.Second)
+	m.after = processRSS(h.mgr.Pid()).now
+	return m, nil
+}
+
 type rss struct{ now, peak uint64 }
 
 // processRSS reads VmRSS and VmHWM (peak) of pid.

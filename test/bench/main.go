@@ -42,7 +42,7 @@ import (
 )
 
 type config struct {
-	sessions, perNamespace, unrelated, unrelatedKB, concurrency int
+	sessions, perNamespace, unrelated, unrelatedKB, hostile, concurrency int
 	latency                                                     time.Duration
 	manager                                                     string
 	managerArgs                                                 string
@@ -69,6 +69,9 @@ func main() {
 	flag.IntVar(&c.upstreamBurst, "upstream-burst", 0, "burst of that limit (0: one second's worth of the rate)")
 	flag.IntVar(&c.unrelated, "unrelated-secrets", 0, "unrelated Secrets created in other namespaces for the memory check")
 	flag.IntVar(&c.unrelatedKB, "unrelated-kb", 100, "size of each unrelated Secret, in KiB")
+	flag.IntVar(&c.hostile, "hostile-objects", 0, "objects near the apiserver's size limits created in another "+
+		"namespace for the memory check (Secrets labelled as the operator's, with a forged controller reference or "+
+		"neither, and BurnerSessions, in turn: testenv.HostileObjects)")
 	flag.IntVar(&c.concurrency, "floor-concurrency", 128,
 		"parallel writers of the write-floor baseline (the manager's default concurrency)")
 	flag.IntVar(&c.ttl, "ttl", 3600, "ttlSeconds of every session")
@@ -194,6 +197,11 @@ func (h *harness) phases(ctx context.Context, r *report) error {
 	}
 	if c.unrelated > 0 {
 		if r.unrelated, err = h.unrelatedSecrets(ctx); err != nil {
+			return err
+		}
+	}
+	if c.hostile > 0 {
+		if r.hostile, err = h.hostileObjects(ctx); err != nil {
 			return err
 		}
 	}

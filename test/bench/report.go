@@ -32,7 +32,7 @@ type report struct {
 	template                phase
 	rss                     rss
 	restart                 restartResult
-	unrelated               *memoryResult
+	unrelated, hostile      *memoryResult
 }
 
 // check fails the run, after its report, when the operator broke a per-session invariant: so the smoke run in CI
@@ -116,6 +116,11 @@ func (r report) print(w io.Writer) {
 	if m := r.unrelated; m != nil {
 		row(fmt.Sprintf("RSS with %d unrelated %d KiB Secrets", m.count, r.unrelatedKB), "%s → %s (%+.1f MiB)",
 			mib(m.before), mib(m.after), float64(int64(m.after)-int64(m.before))/(1<<20))
+	}
+	if m := r.hostile; m != nil {
+		grew := int64(m.after) - int64(m.before)
+		row(fmt.Sprintf("RSS with %d objects near the size limits", m.count), "%s → %s (%+.1f MiB, %+.1f KiB per object)",
+			mib(m.before), mib(m.after), float64(grew)/(1<<20), float64(grew)/float64(m.count)/(1<<10))
 	}
 	out("\n")
 }
