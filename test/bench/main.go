@@ -42,7 +42,8 @@ import (
 )
 
 type config struct {
-	sessions, perNamespace, unrelated, unrelatedKB, hostile, concurrency int
+	sessions, perNamespace, unrelated, unrelatedKB, concurrency int
+	hostile                                                     int
 	latency                                                     time.Duration
 	manager                                                     string
 	managerArgs                                                 string
