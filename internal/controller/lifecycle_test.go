@@ -17,6 +17,8 @@ limitations under the License.
 package controller
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,13 +242,17 @@ func TestDeletedOrEditedSecretIsRepairedWithoutMint(t *testing.T) {
 	s := f.secret("pay")
 	s.Data[tokensecret.KeyToken] = []byte("tampered")
 	delete(s.Data, tokensecret.KeyWalletAddress)
+	s.Data["added-by-hand"] = []byte("x")
+	s.Labels["team"] = "pay" // someone else's: stays
 	if err := env.Client.Update(f.ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	f.reconcile("pay")
 	s = f.secret("pay")
-	if string(s.Data[tokensecret.KeyToken]) != token || string(s.Data[tokensecret.KeyWalletAddress]) != wallet {
-		t.Fatal("Secret not restored to the current token")
+	if string(s.Data[tokensecret.KeyToken]) != token || string(s.Data[tokensecret.KeyWalletAddress]) != wallet ||
+		s.Data["added-by-hand"] != nil || s.Labels["team"] != "pay" {
+		t.Fatalf("Secret not restored to the current token, or others' labels lost: %v, %v", slices.Sorted(maps.Keys(s.Data)),
+			s.Labels)
 	}
 	f.wantMints(1)
 

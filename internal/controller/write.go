@@ -23,6 +23,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
@@ -43,13 +45,19 @@ func tokenSecretWith(bs *burnerv1alpha1.BurnerSession, existing *corev1.Secret, 
 }
 
 // writeSecret writes t into the session's token Secret, shaped by the template, with the session as its
-// controller: a create when observed is nil, otherwise one update of the Secret as read from the apiserver at the
-// version observed (the cached copy keeps too little to be written back; optimistic concurrency: a conflict is
-// retried from the token kept in memory, not re-minted). Its error is a *failure.Error when the template cannot be
-// put on that Secret. It returns the Secret written.
+// controller, and returns the Secret written. A Secret that exists is written at the version observed (optimistic
+// concurrency: a conflict is retried from the token kept in memory, not re-minted): the cached copy keeps too little
+// to be written back, so when it carries the template already the token goes in with one patch of what the
+// operator sets (the refresh of every session), and otherwise the Secret is read from the apiserver and updated.
+// Its error is a *failure.Error when the template cannot be put on that Secret.
 func (r *BurnerSessionReconciler) writeSecret(ctx context.Context, bs *burnerv1alpha1.BurnerSession,
 	observed *corev1.Secret, t tokensecret.Token, tmpl burnerv1alpha1.SecretTemplate,
 ) (*corev1.Secret, error) {
+	if observed != nil && tokensecret.InSync(observed, tmpl) {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: observed.Namespace, Name: observed.Name}}
+		patch := tokensecret.WritePatch(observed.ResourceVersion, bs.Spec.WalletAddress, t)
+		return s, r.Patch(ctx, s, client.RawPatch(types.StrategicMergePatchType, patch))
+	}
 	base := observed
 	if observed != nil {
 		live, err := r.liveSecret(ctx, observed)

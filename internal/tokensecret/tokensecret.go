@@ -24,6 +24,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -132,6 +133,28 @@ func Write(s *corev1.Secret, wallet string, t Token) {
 		KeyWalletAddress: []byte(wallet),
 		KeyScopes:        []byte(strings.Join(t.Scopes, " ")),
 	}
+}
+
+// WritePatch is a strategic merge patch that writes t into the Secret at version as Write does, from what the
+// manager's cache keeps of it: the data replaced whole, the operator's label and annotations set (force-refresh
+// removed when t answers none), and the labels, annotations and owner references others set left as they are. A
+// Secret changed since version is a conflict.
+func WritePatch(version, wallet string, t Token) []byte {
+	s := &corev1.Secret{}
+	Write(s, wallet, t)
+	annotations := map[string]any{SpecHashAnnotation: t.SpecHash, ForceRefreshAnnotation: nil}
+	if t.ForceRefresh != "" {
+		annotations[ForceRefreshAnnotation] = t.ForceRefresh
+	}
+	data := map[string]any{"$patch": "replace"}
+	for k, v := range s.Data {
+		data[k] = v // base64, as the API has Secret data
+	}
+	patch, _ := json.Marshal(map[string]any{ // maps of strings and bytes always marshal
+		"metadata": map[string]any{"resourceVersion": version, "labels": s.Labels, "annotations": annotations},
+		"type":     s.Type, "data": data,
+	})
+	return patch
 }
 
 // digestPrefix starts the digest that Compact puts in place of a token, and every other digest the cached copy

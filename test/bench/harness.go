@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -475,6 +476,8 @@ func (h *harness) managerProgress() (reconciled, depth float64) {
 type memoryResult struct {
 	count         int
 	before, after uint64
+	// heapBefore and heapAfter are the manager's live heap after a collection (hostile objects only).
+	heapBefore, heapAfter uint64
 }
 
 // unrelatedSecrets adds many large Secrets the operator has nothing to do with: its RSS must barely move.
@@ -503,7 +506,7 @@ func (h *harness) unrelatedSecrets(ctx context.Context) (*memoryResult, error) {
 // watches: its RSS must grow by a small constant per object.
 func (h *harness) hostileObjects(ctx context.Context) (*memoryResult, error) {
 	time.Sleep(5 * time.Second)
-	m := &memoryResult{count: h.c.hostile, before: processRSS(h.mgr.Pid()).now}
+	m := &memoryResult{count: h.c.hostile, before: processRSS(h.mgr.Pid()).now, heapBefore: h.liveHeap(ctx)}
 	const perNamespace = 500
 	if err := h.ensureNamespaces(ctx, "hostile", (h.c.hostile+perNamespace-1)/perNamespace); err != nil {
 		return nil, err
@@ -519,8 +522,27 @@ func (h *harness) hostileObjects(ctx context.Context) (*memoryResult, error) {
 		return nil, err
 	}
 	time.Sleep(10 * time.Second)
-	m.after = processRSS(h.mgr.Pid()).now
+	m.after, m.heapAfter = processRSS(h.mgr.Pid()).now, h.liveHeap(ctx)
 	return m, nil
+}
+
+// liveHeap is the manager's live heap after a collection (HeapAlloc, from its pprof endpoint, which collects
+// first), or 0 when it cannot be read. Unlike the RSS it leaves out the garbage of decoding large objects, which
+// the runtime returns to the system only slowly.
+func (h *harness) liveHeap(ctx context.Context) uint64 {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.pprof+"/debug/pprof/heap?gc=1&debug=1", nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	_, after, _ := strings.Cut(string(body), "\n# HeapAlloc = ")
+	n, _ := strconv.ParseUint(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]), 10, 64)
+	return n
 }
 
 type rss struct{ now, peak uint64 }
