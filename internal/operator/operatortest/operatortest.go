@@ -275,8 +275,10 @@ func (f *Flow) ForceRefresh(name, value string) {
 	if err := f.env.Client.Get(f.Ctx, client.ObjectKey{Namespace: f.NS, Name: name}, bs); err != nil {
 		f.t.Fatal(err)
 	}
+	orig := bs.DeepCopy()
 	bs.Annotations = map[string]string{burnerv1alpha1.ForceRefreshAnnotation: value}
-	if err := f.env.Client.Update(f.Ctx, bs); err != nil {
+	// A patch: an update could conflict with the manager's status patch in between.
+	if err := f.env.Client.Patch(f.Ctx, bs, client.MergeFrom(orig)); err != nil {
 		f.t.Fatal(err)
 	}
 }
