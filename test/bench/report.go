@@ -122,9 +122,9 @@ func (r report) print(w io.Writer) {
 		row(fmt.Sprintf("RSS with %d objects near the size limits", m.count), "%s → %s (%+.1f MiB, %+.1f KiB per object)",
 			mib(m.before), mib(m.after), float64(grew)/(1<<20), float64(grew)/float64(m.count)/(1<<10))
 		grew = int64(m.heapAfter) - int64(m.heapBefore)
-		row(fmt.Sprintf("live heap with %d objects near the size limits", m.count),
-			"%s → %s (%+.1f MiB, %+.2f KiB per object)", mib(m.heapBefore), mib(m.heapAfter), float64(grew)/(1<<20),
-			float64(grew)/float64(m.count)/(1<<10))
+		row(fmt.Sprintf("live heap from %d to %d such objects", m.warmUp, m.count),
+			"%.1f MiB → %.1f MiB (%+.2f KiB per object)", float64(m.heapBefore)/(1<<20), float64(m.heapAfter)/(1<<20),
+			float64(grew)/float64(m.count-m.warmUp)/(1<<10))
 	}
 	out("\n")
 }
