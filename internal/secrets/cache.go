@@ -70,7 +70,7 @@ func trimSecret(obj any) (any, error) {
 		tokensecret.Compact(s)
 	} else {
 		s.Data, s.StringData, s.Annotations = nil, nil, nil
-		s.Labels = keepLabels(s.Labels, tokensecret.ManagedByLabel, burnerv1alpha1.APIKeyLabel)
+		s.Labels = tokensecret.Kept(s.Labels, tokensecret.ManagedByLabel, burnerv1alpha1.APIKeyLabel)
 	}
 	return s, nil
 }
@@ -92,24 +92,10 @@ func trimMeta(annotations ...string) func(any) (any, error) {
 			o.SetOwnerReferences(nil)
 			o.SetFinalizers(nil)
 			o.SetLabels(nil)
-			o.SetAnnotations(keepLabels(o.GetAnnotations(), annotations...))
+			o.SetAnnotations(tokensecret.Kept(o.GetAnnotations(), annotations...))
 		}
 		return obj, nil
 	}
-}
-
-// keepLabels is m reduced to the keys given, their values Capped; nil when none is there.
-func keepLabels(m map[string]string, keys ...string) map[string]string {
-	var kept map[string]string
-	for _, k := range keys {
-		if v, ok := m[k]; ok {
-			if kept == nil {
-				kept = make(map[string]string, len(keys))
-			}
-			kept[k] = tokensecret.Capped(v)
-		}
-	}
-	return kept
 }
 
 // controllerOnly is the controller reference of refs, alone, when its fields are of the lengths the apiserver
@@ -174,7 +160,7 @@ func keepIdentity(obj any) (any, error) {
 	}
 	kept := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
 		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
-		OwnerReferences: controllerOnly(m.OwnerReferences), Labels: keepLabels(m.Labels, burnerv1alpha1.APIKeyLabel),
+		OwnerReferences: controllerOnly(m.OwnerReferences), Labels: tokensecret.Kept(m.Labels, burnerv1alpha1.APIKeyLabel),
 	}}
 	return kept, nil
 }

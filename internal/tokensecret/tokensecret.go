@@ -199,29 +199,26 @@ func Compact(s *corev1.Secret) {
 	}
 	s.StringData = nil
 	state := TemplateState(s) // of the labels and annotations as they are
-	s.Labels = keep(s.Labels, nil, ManagedByLabel)
-	s.Annotations = keep(s.Annotations, map[string]string{TemplateKeysAnnotation: state},
-		SpecHashAnnotation, ForceRefreshAnnotation)
+	s.Labels = Kept(s.Labels, ManagedByLabel)
+	s.Annotations = Kept(s.Annotations, SpecHashAnnotation, ForceRefreshAnnotation)
+	if state != "" {
+		if s.Annotations == nil {
+			s.Annotations = map[string]string{}
+		}
+		s.Annotations[TemplateKeysAnnotation] = state
+	}
 }
 
-// keep is m reduced to the keys given (their values Capped) and to the entries of extra that are not empty; nil when
-// nothing is left.
-func keep(m, extra map[string]string, keys ...string) map[string]string {
+// Kept is m reduced to the keys given, their values Capped; nil when none is there. It is what the cache keeps of
+// labels and annotations that decisions read.
+func Kept(m map[string]string, keys ...string) map[string]string {
 	var kept map[string]string
-	put := func(k, v string) {
-		if kept == nil {
-			kept = make(map[string]string, len(keys)+len(extra))
-		}
-		kept[k] = v
-	}
 	for _, k := range keys {
 		if v, ok := m[k]; ok {
-			put(k, Capped(v))
-		}
-	}
-	for k, v := range extra {
-		if v != "" {
-			put(k, v)
+			if kept == nil {
+				kept = make(map[string]string, len(keys))
+			}
+			kept[k] = Capped(v)
 		}
 	}
 	return kept
