@@ -160,7 +160,8 @@ func keepIdentity(obj any) (any, error) {
 	}
 	kept := &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
 		Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
-		OwnerReferences: controllerOnly(m.OwnerReferences), Labels: tokensecret.Kept(m.Labels, burnerv1alpha1.APIKeyLabel),
+		OwnerReferences: controllerOnly(m.OwnerReferences),
+		Labels:          tokensecret.Kept(m.Labels, burnerv1alpha1.APIKeyLabel),
 	}}
 	return kept, nil
 }
