@@ -30,7 +30,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -121,7 +121,7 @@ func (c cachedView) Get(ctx context.Context, key client.ObjectKey, obj client.Ob
 		if reflect.TypeOf(prototype) != reflect.TypeOf(obj) {
 			continue
 		}
-		if by.Label != nil && !by.Label.Matches(labels.Set(obj.GetLabels())) {
+		if by.Label != nil && !by.Label.Matches(k8slabels.Set(obj.GetLabels())) {
 			return apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
 		}
 		_, err := by.Transform(obj)
