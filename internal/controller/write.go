@@ -83,8 +83,8 @@ func (r *BurnerSessionReconciler) writeSecret(ctx context.Context, bs *burnerv1a
 // writeFailed is the outcome of a token Secret write that failed. A race with another writer or with the cache
 // (conflict, already exists, gone) is returned as an error, for a prompt requeue. Anything else (a ResourceQuota,
 // an admission webhook's denial, an immutable Secret, a terminating namespace, a template the Secret cannot carry)
-// is a failure like any other: recorded with backoff and announced. Either way the token stays in memory (lastIssued), and the next attempt writes it
-// again, without minting, while it is good.
+// is a failure like any other: recorded with backoff and announced. Either way the token stays in memory
+// (lastIssued), and the next attempt writes it again, without minting, while it is good.
 func writeFailed(in policy.Input, fingerprint string, err error) (outcome, error) {
 	if f, ok := failure.As(err); ok {
 		return attemptFailed(in, fingerprint, f), nil

@@ -38,8 +38,8 @@ import (
 // before it is cached (allowlists of labels and annotations, the controller reference alone, long values as their
 // digest), so that what users put on objects they control costs the manager a bounded amount of memory per object,
 // whatever its size: a token Secret is compacted (tokensecret.Compact), a session keeps its spec, status and
-// force-refresh value. The operator never writes back a cached copy: a token Secret is written from the copy read
-// from the apiserver, a session's or an issuer's status by a patch.
+// force-refresh value. The operator never writes back a cached copy: a token Secret is written by a patch of what
+// the operator sets or from the copy read from the apiserver, a session's or an issuer's status by a patch.
 func CacheOptions(watchNamespaces []string) cache.Options {
 	return cache.Options{
 		DefaultNamespaces: namespaces(watchNamespaces),
