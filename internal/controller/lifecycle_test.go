@@ -23,10 +23,13 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	burnerv1alpha1 "github.com/burner-operator/burner-operator/api/v1alpha1"
+	"github.com/burner-operator/burner-operator/internal/burnersim"
 	"github.com/burner-operator/burner-operator/internal/policy"
 	"github.com/burner-operator/burner-operator/internal/tokensecret"
 )
@@ -264,4 +267,48 @@ func TestDeletedOrEditedSecretIsRepairedWithoutMint(t *testing.T) {
 	f.reconcile("pay")
 	f.reconcile("pay")
 	f.wantMints(2)
+}
+
+// TestRememberedTokenIsForgottenOnceExpiredOrRefused: the last token written stays in memory, for repairs, only
+// while it may still be written: a refused session's is forgotten at once, an expired one at the next reconcile.
+func TestRememberedTokenIsForgottenOnceExpiredOrRefused(t *testing.T) {
+	f := newFixture(t)
+	remembered := func(name string) bool {
+		_, ok := f.r.lastIssued.token(f.session(name))
+		return ok
+	}
+	f.createSession("pay", nil)
+	f.createSession("refused", nil)
+	f.reconcile("pay")
+	f.reconcile("refused")
+	if !remembered("pay") || !remembered("refused") {
+		t.Fatal("the tokens written are not remembered")
+	}
+
+	setOptIn := func(value string) {
+		t.Helper()
+		key := &corev1.Secret{}
+		if err := env.Client.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "burner-api-key"}, key); err != nil {
+			t.Fatal(err)
+		}
+		key.Labels[burnerv1alpha1.APIKeyLabel] = value
+		if err := env.Client.Update(f.ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setOptIn("false")
+	f.reconcile("refused")
+	f.wantCondition("refused", burnerv1alpha1.ConditionReady, metav1.ConditionFalse,
+		burnerv1alpha1.ReasonAPIKeySecretNotLabelled)
+	if remembered("refused") {
+		t.Fatal("a refused session's token stays in memory")
+	}
+
+	setOptIn("true")
+	f.sim.FailNext(1000, burnersim.Fault503)
+	f.clock.Step(301 * time.Second) // past the expiry of a ttl-300 token, with no new one to replace it
+	f.reconcile("pay")
+	if remembered("pay") {
+		t.Fatal("an expired token stays in memory")
+	}
 }
