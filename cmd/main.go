@@ -57,6 +57,9 @@ func main() {
 			"scheme://host[:port][/path] (scheme, host and port exact; a path allows itself and below; a bare host "+
 			"means https) or \"loopback\" (any loopback host and port). --burner-api-url is always allowed.")
 	flag.DurationVar(&o.APITimeout, "burner-api-timeout", burnerapi.DefaultTimeout, "Timeout of one Burner API call.")
+	flag.IntVar(&o.MaxInFlightPerHost, "burner-api-max-inflight-per-host", burnerapi.DefaultMaxInFlightPerHost,
+		"Most Burner API calls in flight to one API host (an issuer's spec.url): calls over it wait for a later "+
+			"reconcile instead of a worker, so a host that does not answer holds at most this many workers.")
 	flag.Float64Var(&keyRate, "api-key-qps", float64(burnerapi.DefaultKeyRate),
 		"Starting rate of Burner API calls per second per API key, shared by all sessions using it; the operator "+
 			"raises it while calls succeed and cuts it on HTTP 429, up to --api-key-max-qps.")

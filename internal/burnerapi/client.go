@@ -25,7 +25,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -45,6 +47,9 @@ const (
 	DefaultUserAgent = "burner-operator"
 	// maxResponseBytes bounds how much of a response is read; a session response is well under 1 KiB.
 	maxResponseBytes = 64 << 10
+	// connectTimeout bounds the TCP connect and, again, the TLS handshake: far more than a healthy API needs, and
+	// short enough that a host that does not answer holds its caller for less than a whole call timeout.
+	connectTimeout = 5 * time.Second
 	// backstopSlack is added to the per-call timeout for the default http.Client's own Timeout, which only matters
 	// if a context deadline is somehow not honoured.
 	backstopSlack = 5 * time.Second
@@ -52,8 +57,9 @@ const (
 
 // Client calls the sessions API. It is safe for concurrent use; build one and share it.
 type Client struct {
-	endpoint  string
+	endpoint  *url.URL
 	http      *http.Client
+	upstreams *upstreams
 	timeout   time.Duration
 	clock     clock.PassiveClock
 	limiter   *KeyLimiter
@@ -67,6 +73,7 @@ type options struct {
 	limiter    *KeyLimiter
 	limiterSet bool
 	userAgent  string
+	inFlight   int
 }
 
 // Option configures a Client.
@@ -89,6 +96,10 @@ func WithLimiter(l *KeyLimiter) Option {
 	return func(o *options) { o.limiter, o.limiterSet = l, true }
 }
 
+// WithMaxInFlightPerHost bounds the calls in flight to one API host (default DefaultMaxInFlightPerHost); a call
+// over the bound is not made but held back (KindHeldBack).
+func WithMaxInFlightPerHost(n int) Option { return func(o *options) { o.inFlight = n } }
+
 // WithUserAgent sets the User-Agent header (default DefaultUserAgent).
 func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }
 
@@ -98,14 +109,18 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := options{timeout: DefaultTimeout, clock: clock.RealClock{}, userAgent: DefaultUserAgent}
+	o := options{timeout: DefaultTimeout, clock: clock.RealClock{}, userAgent: DefaultUserAgent,
+		inFlight: DefaultMaxInFlightPerHost}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.timeout <= 0 {
 		return nil, fmt.Errorf("timeout must be positive, got %s", o.timeout)
 	}
-	hc := &http.Client{Timeout: o.timeout + backstopSlack, Transport: defaultTransport()}
+	if o.inFlight <= 0 {
+		return nil, fmt.Errorf("calls in flight per host must be positive, got %d", o.inFlight)
+	}
+	hc := &http.Client{Timeout: o.timeout + backstopSlack, Transport: defaultTransport(o.timeout, o.inFlight)}
 	if o.http != nil {
 		hc = new(*o.http)
 	}
@@ -116,6 +131,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	return &Client{
 		endpoint:  endpoint,
 		http:      hc,
+		upstreams: newUpstreams(o.clock, o.inFlight),
 		timeout:   o.timeout,
 		clock:     o.clock,
 		limiter:   o.limiter,
@@ -124,18 +140,24 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 }
 
 // sessionsEndpoint is the URL sessions are created at, for an API base URL that passes ValidateBaseURL.
-func sessionsEndpoint(baseURL string) (string, error) {
+func sessionsEndpoint(baseURL string) (*url.URL, error) {
 	base, err := ValidateBaseURL(baseURL)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return base.JoinPath(SessionsPath).String(), nil
+	return base.JoinPath(SessionsPath), nil
 }
 
-// defaultTransport is http.DefaultTransport with response headers bounded like the body: a session response has a
-// handful of short headers, and the default allowance (megabytes) only helps a hostile server waste memory.
-func defaultTransport() *http.Transport {
+// defaultTransport is http.DefaultTransport with response headers bounded like the body (a session response has a
+// handful of short headers, and the default allowance, megabytes, only helps a hostile server waste memory),
+// connecting within connectTimeout, waiting for headers no longer than a call may last, and keeping as many idle
+// connections per host as calls may be in flight (the default 2 would make a busy host's calls handshake again).
+func defaultTransport(timeout time.Duration, inFlight int) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = connectTimeout
+	t.ResponseHeaderTimeout = timeout
+	t.MaxIdleConnsPerHost = inFlight
 	t.MaxResponseHeaderBytes = maxResponseBytes
 	return t
 }
@@ -160,19 +182,32 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 			return nil, &Error{Kind: KindInvalidRequest, Message: "invalid API URL: " + err.Error()}
 		}
 	}
+	// The host's bulkhead and breaker before the key's limiter, so a call turned away there takes no slot of the key.
+	up, refused := c.upstreams.acquire(strings.ToLower(endpoint.Host))
+	if refused != nil {
+		return nil, refused
+	}
 	var adm admission
 	if c.limiter != nil {
-		var held *Error
-		if adm, held = c.limiter.admit(apiKey, req); held != nil {
-			return nil, held
+		if adm, refused = c.limiter.admit(apiKey, req); refused != nil {
+			up.done(neutral)
+			return nil, refused
 		}
 	}
+	sess, o, err := c.send(ctx, endpoint.String(), apiKey, body, adm, req)
+	up.done(o)
+	return sess, err
+}
 
+// send makes an admitted call and reports, besides its result, what it says of the host for the breaker.
+func (c *Client) send(
+	ctx context.Context, endpoint, apiKey string, body []byte, adm admission, req Request,
+) (*Session, outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return nil, &Error{Kind: KindUpstream, Message: "cannot build request", cause: err}
+		return nil, neutral, &Error{Kind: KindUpstream, Message: "cannot build request", cause: err}
 	}
 	hreq.Header.Set("X-Api-Key", apiKey)
 	hreq.Header.Set("Content-Type", "application/json")
@@ -181,25 +216,30 @@ func (c *Client) CreateSession(ctx context.Context, apiKey string, req Request) 
 
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return nil, c.transportError(ctx, err)
+		return c.transportError(ctx, adm, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	// Read one byte past the limit to tell "exactly at the limit" from "too large".
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		return nil, c.transportError(ctx, err)
+		return c.transportError(ctx, adm, err)
+	}
+	if resp.StatusCode >= http.StatusInternalServerError {
+		return nil, failed, c.statusError(adm, resp)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, c.statusError(adm, resp)
+		return nil, answered, c.statusError(adm, resp)
 	}
 	if c.limiter != nil {
 		c.limiter.succeeded(adm)
 	}
 	if len(data) > maxResponseBytes {
-		return nil, &Error{Kind: KindUpstream, Message: fmt.Sprintf("%s: body exceeds %d bytes", msgTooLarge, maxResponseBytes)}
+		return nil, answered, &Error{Kind: KindUpstream,
+			Message: fmt.Sprintf("%s: body exceeds %d bytes", msgTooLarge, maxResponseBytes)}
 	}
 	serverNow, _ := http.ParseTime(resp.Header.Get("Date")) // zero when absent or unparsable
-	return parseResponse(data, req, c.clock.Now(), serverNow)
+	sess, err := parseResponse(data, req, c.clock.Now(), serverNow)
+	return sess, answered, err
 }
 
 // checkAPIKey catches keys that cannot be a valid header value, most often a trailing newline from
@@ -240,11 +280,22 @@ func (c *Client) statusError(adm admission, resp *http.Response) *Error {
 }
 
 // transportError wraps a failed round trip or body read in a fixed message (see transportCategory); err is kept
-// for errors.Is but its text, which may quote server bytes or a proxy URL, never reaches Error().
-func (c *Client) transportError(ctx context.Context, err error) *Error {
+// for errors.Is but its text, which may quote server bytes or a proxy URL, never reaches Error(). A timeout or a
+// lost connection is congestion: the key's rate is cut as for a 429. A call the caller canceled says nothing of
+// the host.
+func (c *Client) transportError(ctx context.Context, adm admission, err error) (*Session, outcome, error) {
 	msg := transportCategory(ctx, err)
+	o := failed
+	switch msg {
+	case msgCanceled:
+		o = neutral
+	case msgTimeout, msgReset, msgRefused:
+		if c.limiter != nil {
+			c.limiter.congested(adm)
+		}
+	}
 	if msg == msgTimeout {
 		msg = fmt.Sprintf("%s after %s", msgTimeout, c.timeout)
 	}
-	return &Error{Kind: KindUpstream, Message: msg, cause: err}
+	return nil, o, &Error{Kind: KindUpstream, Message: msg, cause: err}
 }

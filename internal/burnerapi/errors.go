@@ -38,14 +38,18 @@ const (
 	KindUnauthorized
 	// KindRateLimited (HTTP 429): the API refused the call; retry after Error.RetryAfter when it is set.
 	KindRateLimited
-	// KindHeldBack: the client-side KeyLimiter refused to call (the key's rate, or a recent 429 on the key), so no
-	// request was sent. Not a failure of the request: retry after Error.RetryAfter, exactly, without jitter; with
-	// Request.Caller set, a slot (or a place in line) is held for the caller until then.
+	// KindHeldBack: the client-side KeyLimiter refused to call (the key's rate, or a recent 429 on the key), or the
+	// API's host already has the most calls in flight it may have, so no request was sent. Not a failure of the
+	// request: retry after Error.RetryAfter, exactly, without jitter; with Request.Caller set, a slot (or a place in
+	// line) is held for the caller until then.
 	KindHeldBack
 	// KindUpstream covers everything else: 5xx and other statuses, transport errors, timeouts, malformed bodies,
 	// an expiresAt that is not in the future and granted scopes that differ from the requested ones. Retry with
 	// backoff.
 	KindUpstream
+	// KindUnavailable: the circuit breaker of the API's host is open after failures in a row, so no request was
+	// sent. Retry with backoff, as KindUpstream; Error.RetryAfter says when the breaker lets the next probe through.
+	KindUnavailable
 )
 
 // String returns the Kind's name, e.g. "RateLimited".
@@ -63,6 +67,8 @@ func (k Kind) String() string {
 		return "HeldBack"
 	case KindUpstream:
 		return "Upstream"
+	case KindUnavailable:
+		return "Unavailable"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }

@@ -99,3 +99,55 @@ func (k KeyIDs) ofDigest(digest [sha256.Size]byte) string {
 	mac.Write(digest[:])
 	return hex.EncodeToString(mac.Sum(nil)[:keyIDBytes])
 }
+
+// Metrics of a Client's upstream hosts, labelled by upstream: the host of the API URL (not secret: an issuer's
+// spec.url), for the first hosts seen only; the others, which users could multiply, share upstream="other".
+var (
+	upstreamLabels = []string{"upstream"}
+	inFlightDesc   = prometheus.NewDesc("burner_api_upstream_in_flight",
+		"Burner API calls in flight to the host.", upstreamLabels, nil)
+	circuitOpenDesc = prometheus.NewDesc("burner_api_upstream_circuit_open",
+		"1 while the host's circuit breaker is open or half-open (calls fail fast); for upstream=\"other\", how many "+
+			"such hosts.", upstreamLabels, nil)
+	refusedDesc = prometheus.NewDesc("burner_api_upstream_refused_total",
+		"Calls not sent to the host: reason=circuit_open (its circuit breaker is open) or reason=in_flight_limit (as "+
+			"many calls in flight as a host may have).", append(upstreamLabels[:1:1], "reason"), nil)
+)
+
+// Collector returns a prometheus.Collector reporting, per upstream host, the calls in flight, the circuit breaker's
+// state and the calls refused. Nothing is registered globally (see KeyLimiter.Collector).
+func (c *Client) Collector() prometheus.Collector { return upstreamCollector{c.upstreams} }
+
+type upstreamCollector struct{ p *upstreams }
+
+func (c upstreamCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- inFlightDesc
+	ch <- circuitOpenDesc
+	ch <- refusedDesc
+}
+
+func (c upstreamCollector) Collect(ch chan<- prometheus.Metric) {
+	type sums struct{ inFlight, open, refusedOpen, refusedBusy float64 }
+	byLabel := map[string]*sums{}
+	c.p.mu.Lock()
+	for _, u := range c.p.hosts {
+		s := byLabel[u.label]
+		if s == nil {
+			s = &sums{}
+			byLabel[u.label] = s
+		}
+		s.inFlight += float64(u.inFlight)
+		if !u.openUntil.IsZero() {
+			s.open++
+		}
+		s.refusedOpen += float64(u.refusedOpen)
+		s.refusedBusy += float64(u.refusedBusy)
+	}
+	c.p.mu.Unlock()
+	for label, s := range byLabel {
+		ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue, s.inFlight, label)
+		ch <- prometheus.MustNewConstMetric(circuitOpenDesc, prometheus.GaugeValue, s.open, label)
+		ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, s.refusedOpen, label, "circuit_open")
+		ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, s.refusedBusy, label, "in_flight_limit")
+	}
+}

@@ -48,6 +48,9 @@ func classify(err error) *failure.Error {
 	case burnerapi.KindRateLimited:
 		return &failure.Error{Reason: burnerv1alpha1.ReasonRateLimited, RetryAfter: burnerapi.RetryAfter(err),
 			Message: "rate limited by the Burner API" + status}
+	case burnerapi.KindUnavailable:
+		return &failure.Error{Reason: burnerv1alpha1.ReasonUpstreamError,
+			Message: "the Burner API was not called: " + upstreamDetail(err)}
 	default:
 		return &failure.Error{Reason: burnerv1alpha1.ReasonUpstreamError,
 			Message: "the Burner API call failed" + status + ": " + upstreamDetail(err)}

@@ -186,7 +186,9 @@ func (a Attempt) Call(ctx context.Context, needBy time.Time) (*burnerapi.Session
 		// The caller is stopping: not the API's failure, and nothing to count.
 		return nil, ctx.Err()
 	}
-	metrics.ObserveAPICall(err, a.m.Clock.Since(start))
+	if burnerapi.KindOf(err) != burnerapi.KindUnavailable { // an open circuit sent nothing
+		metrics.ObserveAPICall(err, a.m.Clock.Since(start))
+	}
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -71,6 +71,8 @@ type Options struct {
 	// APIURL; nil: burnerapi.DefaultAllowedURLs.
 	AllowedAPIURLs []string
 	APITimeout     time.Duration
+	// MaxInFlightPerHost bounds the API calls in flight to one host (0: burnerapi.DefaultMaxInFlightPerHost).
+	MaxInFlightPerHost int
 	// KeyRate is the per-key limiter's starting rate (it learns the upstream's from there), KeyRateCeiling the most
 	// it may learn (0: burnerapi.DefaultKeyRateCeiling).
 	KeyRate        rate.Limit
@@ -93,10 +95,11 @@ type Options struct {
 	Mint mintserver.Options
 }
 
-// keyLimiterMetrics exports the per-key limiter of the manager built last (one per process outside tests).
-var keyLimiterMetrics = &currentCollector{}
+// keyLimiterMetrics and upstreamMetrics export the per-key limiter and the API client's hosts of the manager built
+// last (one per process outside tests).
+var keyLimiterMetrics, upstreamMetrics = &currentCollector{}, &currentCollector{}
 
-func init() { metrics.Registry.MustRegister(keyLimiterMetrics) }
+func init() { metrics.Registry.MustRegister(keyLimiterMetrics, upstreamMetrics) }
 
 // currentCollector collects from the collector stored last. It describes nothing (an unchecked collector), so that
 // what it points to may change.
@@ -158,10 +161,14 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.HTTPClient != nil {
 		apiOpts = append(apiOpts, burnerapi.WithHTTPClient(o.HTTPClient))
 	}
+	if o.MaxInFlightPerHost > 0 {
+		apiOpts = append(apiOpts, burnerapi.WithMaxInFlightPerHost(o.MaxInFlightPerHost))
+	}
 	api, err := burnerapi.New(o.APIURL, apiOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("--burner-api-url: %w", err)
 	}
+	upstreamMetrics.Store(api.Collector())
 	if o.AllowedAPIURLs == nil {
 		o.AllowedAPIURLs = burnerapi.DefaultAllowedURLs
 	}

@@ -1,0 +1,29 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package burnerapi
+
+// congested records that an admitted call timed out or lost its connection: the upstream is struggling, so, once
+// per episode as for a 429, the key's rate is cut; there is no Retry-After to honour, so no block.
+func (l *KeyLimiter) congested(a admission) {
+	if a.st == nil {
+		return
+	}
+	a.st.mu.Lock()
+	defer a.st.mu.Unlock()
+	now := l.clock.Now()
+	a.st.rateLimited(now, a, now, l.floor)
+}
