@@ -70,6 +70,9 @@ type Stats struct {
 	Mints         int            `json:"mints"`
 	MintsByWallet map[string]int `json:"mintsByWallet"`
 	MintsByKey    map[string]int `json:"mintsByKey"`
+	// InFlight counts received requests not yet answered (nor given up by the client), MaxInFlight the most at once.
+	InFlight    int `json:"inFlight"`
+	MaxInFlight int `json:"maxInFlight"`
 }
 
 // Option configures a Server.
@@ -245,7 +248,8 @@ func (s *Server) TotalMints() int { return s.Calls().Mints }
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stats = Stats{ByStatus: map[int]int{}, MintsByWallet: map[string]int{}, MintsByKey: map[string]int{}}
+	s.stats = Stats{ByStatus: map[int]int{}, MintsByWallet: map[string]int{}, MintsByKey: map[string]int{},
+		InFlight: s.stats.InFlight} // still in flight: their handlers will count them out
 }
 
 // writeJSON answers with status and v as JSON, and counts the call.

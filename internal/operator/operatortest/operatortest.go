@@ -191,8 +191,13 @@ func (f *Flow) CreateSession(name string, ttl int32) {
 // CreateClusterIssuerSession creates a session (300 s) that gets its tokens from a ClusterBurnerIssuer.
 func (f *Flow) CreateClusterIssuerSession(name, issuerName string) {
 	f.t.Helper()
-	f.createSession(name, burnerv1alpha1.BurnerSessionSpec{WalletAddress: Wallet, TTLSeconds: 300,
-		IssuerRef: &burnerv1alpha1.IssuerReference{Kind: burnerv1alpha1.ClusterBurnerIssuerKind, Name: issuerName}})
+	f.CreateIssuerSession(name, burnerv1alpha1.IssuerReference{Kind: burnerv1alpha1.ClusterBurnerIssuerKind, Name: issuerName})
+}
+
+// CreateIssuerSession creates a session (300 s) that gets its tokens from the issuer ref names.
+func (f *Flow) CreateIssuerSession(name string, ref burnerv1alpha1.IssuerReference) {
+	f.t.Helper()
+	f.createSession(name, burnerv1alpha1.BurnerSessionSpec{WalletAddress: Wallet, TTLSeconds: 300, IssuerRef: &ref})
 }
 
 func (f *Flow) createSession(name string, spec burnerv1alpha1.BurnerSessionSpec) {
