@@ -95,6 +95,7 @@ func TestHelmChartWithEveryOptionAppliesServerSide(t *testing.T) {
 		"--metrics-cert-path=", "secretName: burner-metrics-cert", "terminationGracePeriodSeconds: 60",
 		"serviceAccountName: burner-manager", "--zap-log-level=info", "hostNetwork: true",
 		"--health-probe-bind-address=:18081", "containerPort: 18081",
+		"--burner-api-max-inflight-per-host=8",
 		"--mint-bind-address=:9444", "--mint-dns-name=burner-ops-mint." + ns + ".svc", "secretName: burner-ops-mint-cert",
 	} {
 		if !strings.Contains(text, want) && !strings.Contains(sigsyamlString(t, dep.Object), want) {
