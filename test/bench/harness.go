@@ -54,6 +54,7 @@ type harness struct {
 	// apiserverHTTP carries the admin credentials, for the apiserver's own pprof endpoint.
 	apiserverHTTP *http.Client
 	sim           *burnersim.Server
+	hung          *burnersim.Server // -hung only: the API that never answers
 	simURL        string
 	dir           string
 	kubeconfig    string
@@ -119,6 +120,9 @@ func newHarness(ctx context.Context, env *testenv.Env, c config) (*harness, erro
 func (h *harness) close() {
 	h.stopManager()
 	h.sim.Close()
+	if h.hung != nil {
+		h.hung.Close()
+	}
 	if h.proxy != nil {
 		h.proxy.Close()
 	}

@@ -49,8 +49,8 @@ type config struct {
 	managerArgs                                                 string
 	cpuProfile, heapProfile, apiserverProfile, goMemLimit, goGC string
 	ttl                                                         int
-	soak, chaos, twoTenants                                     time.Duration
-	tenantB, tenantBTTL                                         int
+	soak, chaos, twoTenants, hung                               time.Duration
+	tenantB, tenantBTTL, hungSessions                           int
 	phases                                                      map[string]bool
 	keys                                                        keyLayout
 	upstreamRate                                                float64
@@ -87,6 +87,10 @@ func main() {
 		"(use with -upstream-rate 50 -ttl 60)")
 	flag.IntVar(&c.tenantB, "tenant-b", 50, "tenant B's sessions in the -two-tenants scenario")
 	flag.IntVar(&c.tenantBTTL, "tenant-b-ttl", 300, "ttlSeconds of tenant B's sessions")
+	flag.DurationVar(&c.hung, "hung", 0, "a soak of this length beside -hung-sessions sessions of a BurnerIssuer "+
+		"whose API (a second simulator) never answers: reports the healthy sessions' expired samples and refresh lead, "+
+		"and the calls the hung API held at once; fails on an expired token (use with -ttl 60)")
+	flag.IntVar(&c.hungSessions, "hung-sessions", 1000, "sessions of the hung issuer (-hung)")
 	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "simulated Burner API latency")
 	flag.StringVar(&c.manager, "manager", "bin/manager", "manager binary")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra manager flags, space-separated")
@@ -121,6 +125,9 @@ func main() {
 	}
 	if c.twoTenants > 0 {
 		c.keys = issuerKey
+	}
+	if c.hung > 0 {
+		c.soak = c.hung
 	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -34,6 +34,12 @@ func (h *harness) soak(ctx context.Context, w io.Writer) error {
 	if err := h.createSessions(ctx); err != nil {
 		return err
 	}
+	if h.c.hung > 0 {
+		if err := h.startHungUpstream(ctx); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
 	ready, err := h.startManager(ctx)
 	if err != nil {
 		return err
@@ -41,6 +47,7 @@ func (h *harness) soak(ctx context.Context, w io.Writer) error {
 	if err := h.poll(ctx, "soak start", ready); err != nil {
 		return err
 	}
+	allReady := time.Since(start)
 	calls0 := h.sim.Calls()
 	if h.c.chaos > 0 {
 		stop := h.startChaos(ctx)
@@ -54,6 +61,9 @@ func (h *harness) soak(ctx context.Context, w io.Writer) error {
 	s, err := h.sample(ctx)
 	if err != nil {
 		return err
+	}
+	if h.c.hung > 0 {
+		return h.hungReport(w, allReady, s, calls0)
 	}
 	s.logExpired()
 	calls := h.sim.Calls().Total - calls0.Total
@@ -69,16 +79,20 @@ func (h *harness) soak(ctx context.Context, w io.Writer) error {
 }
 
 // sampler reads every token Secret from the harness's cache. A sample is expired when the Secret's expiresAt is
-// not after the sample time (or unreadable); a refresh is a token that changed since the previous pass.
+// not after the sample time (or unreadable); a refresh is a token that changed since the previous pass, and its
+// lead how long before the replaced token's expiresAt it was seen (up to a pass late).
 type sampler struct {
 	samples, expired, refreshes int
 	tokens                      map[string]string
+	expires                     map[string]time.Time
+	leads                       []time.Duration
 	late                        map[string]time.Duration // per expired Secret, the longest it was seen expired
 	first                       map[string]time.Time     // and when it was first seen expired
 }
 
 func newSampler() *sampler {
-	return &sampler{tokens: map[string]string{}, late: map[string]time.Duration{}, first: map[string]time.Time{}}
+	return &sampler{tokens: map[string]string{}, expires: map[string]time.Time{}, late: map[string]time.Duration{},
+		first: map[string]time.Time{}}
 }
 
 // sample passes over the Secrets every 500 ms for c.soak.
@@ -113,8 +127,10 @@ func (s *sampler) pass(ctx context.Context, h *harness) error {
 		token := string(secret.Data[tokensecret.KeyToken])
 		if prev, ok := s.tokens[key]; ok && prev != token {
 			s.refreshes++
+			s.leads = append(s.leads, s.expires[key].Sub(now))
 		}
 		s.tokens[key] = token
+		s.expires[key] = exp
 	}
 	return nil
 }
