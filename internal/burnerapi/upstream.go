@@ -105,11 +105,9 @@ func (p *upstreams) acquire(host string) (call, *Error) {
 	defer p.mu.Unlock()
 	u := p.host(host, now)
 	u.lastUsed = now
-	if !u.openUntil.IsZero() {
-		if u.probing || now.Before(u.openUntil) {
-			u.refusedOpen++
-			return call{}, u.openError(now)
-		}
+	if !u.openUntil.IsZero() && (u.probing || now.Before(u.openUntil)) {
+		u.refusedOpen++
+		return call{}, u.openError(now)
 	}
 	if u.inFlight >= p.maxInFlight {
 		u.refusedBusy++
