@@ -50,7 +50,7 @@ func newHungServer(t *testing.T) *hungServer {
 		select {
 		case <-r.Context().Done():
 		case <-h.release:
-			respond(http.StatusOK, okBody(t0.Add(time.Hour), AllScopes...))(w, r)
+			respond(http.StatusOK, okBody(t0.Add(DefaultTTLSeconds*time.Second), AllScopes...))(w, r)
 		}
 	}))
 	t.Cleanup(func() {
@@ -79,7 +79,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestHungUpstreamHoldsAtMostTheBoundOfCalls(t *testing.T) {
 	const bound, callers = 4, 40
 	hung := newHungServer(t)
-	healthy := httptest.NewServer(respond(http.StatusOK, okBody(t0.Add(time.Hour), AllScopes...)))
+	healthy := httptest.NewServer(respond(http.StatusOK, okBody(t0.Add(DefaultTTLSeconds*time.Second), AllScopes...)))
 	t.Cleanup(healthy.Close)
 	c := must(New(hung.URL, WithClock(clocktesting.NewFakePassiveClock(t0)), WithLimiter(nil),
 		WithMaxInFlightPerHost(bound), WithTimeout(time.Minute)))
@@ -143,7 +143,7 @@ func TestCircuitOpensAfterConsecutiveFailuresAndProbes(t *testing.T) {
 			fallthrough
 		default:
 			w.Header().Set("Date", clk.Now().Format(http.TimeFormat))
-			_, _ = w.Write([]byte(okBody(clk.Now().Add(time.Hour), AllScopes...)))
+			_, _ = w.Write([]byte(okBody(clk.Now().Add(DefaultTTLSeconds*time.Second), AllScopes...)))
 		}
 	}))
 	t.Cleanup(srv.Close)
