@@ -122,14 +122,24 @@ type sentStatus struct {
 // Writing the token Secret triggers a second reconcile through the Secret watch, often before the cache has seen
 // the status patch of the first one. That reconcile usually computes the same status from the same Secret: when
 // the cached session is still the version the last patch was computed from, and the status is the one that patch
-// set, the patch is skipped rather than re-sent. Any other status (a new failure, another failedAttempts) is sent.
+// set, the patch is skipped rather than re-sent. Any other status (a new failure, another failedAttempts, or the
+// cached version's own status back again) is diffed against the apiserver's copy, which holds that patch's status,
+// not the cached one's: a diff against the cache would drop a status equal to the cached one.
 func (r *BurnerSessionReconciler) patchStatus(ctx context.Context, orig, bs *burnerv1alpha1.BurnerSession) error {
-	if apiequality.Semantic.DeepEqual(orig.Status, bs.Status) {
-		return nil
-	}
 	key := client.ObjectKeyFromObject(bs)
 	sent := sentStatus{from: orig.ResourceVersion, digest: statusDigest(bs.Status)}
-	if last, ok := r.sent.Load(key); ok && last.(sentStatus) == sent {
+	if last, ok := r.sent.Load(key); ok && last.(sentStatus).from == orig.ResourceVersion {
+		if last.(sentStatus).digest == sent.digest {
+			return nil
+		}
+		live := &burnerv1alpha1.BurnerSession{}
+		if err := r.APIReader.Get(ctx, key, live); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		orig = orig.DeepCopy()
+		orig.Status = live.Status
+	}
+	if apiequality.Semantic.DeepEqual(orig.Status, bs.Status) {
 		return nil
 	}
 	if err := r.Status().Patch(ctx, bs, client.MergeFrom(orig)); err != nil {

@@ -63,6 +63,39 @@ func TestStatusFromTheSameCachedVersionIsNotLost(t *testing.T) {
 	f.wantCondition("pay", burnerv1alpha1.ConditionSynced, metav1.ConditionFalse, burnerv1alpha1.ReasonInvalidAPIKey)
 }
 
+// TestStatusBackToTheCachedOneIsNotLost: a reconcile of a cached version that lags behind the last status patch,
+// and decides the status that version shows (Ready again once a policy refusal is lifted), still writes it: the
+// apiserver holds the refusal the patch set, and no watch event would bring the session back before its refresh.
+func TestStatusBackToTheCachedOneIsNotLost(t *testing.T) {
+	f := newFixture(t)
+	name := f.clusterIssuer(&burnerv1alpha1.IssuerPolicy{})
+	f.createSession("pay", useIssuer(burnerv1alpha1.ClusterBurnerIssuerKind, name))
+	f.reconcile("pay")
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
+	f.r.Client = lagging{Client: f.r.Client, session: f.session("pay")}
+
+	setMaxTTL := func(ttl int32) {
+		t.Helper()
+		ci := &burnerv1alpha1.ClusterBurnerIssuer{}
+		if err := env.Client.Get(f.ctx, client.ObjectKey{Name: name}, ci); err != nil {
+			t.Fatal(err)
+		}
+		ci.Spec.Policy.MaxTTLSeconds = &ttl
+		if err := env.Client.Update(f.ctx, ci); err != nil {
+			t.Fatal(err)
+		}
+		f.checkIssuer(burnerv1alpha1.ClusterBurnerIssuerKind, client.ObjectKey{Name: name})
+	}
+	setMaxTTL(120)
+	f.reconcile("pay")
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionFalse, burnerv1alpha1.ReasonPolicyDenied)
+
+	setMaxTTL(3600)
+	f.reconcile("pay")
+	f.wantMints(1)
+	f.wantCondition("pay", burnerv1alpha1.ConditionReady, metav1.ConditionTrue, burnerv1alpha1.ReasonTokenValid)
+}
+
 // TestBackoffCountsOnAfterAWriteFailure: a failed Secret write and the failed mint after it are attempts with the
 // same inputs, so the backoff counts on instead of starting again.
 func TestBackoffCountsOnAfterAWriteFailure(t *testing.T) {
