@@ -242,3 +242,21 @@ func TestGracePeriodCoversAnAPICallAndShutdown(t *testing.T) {
 		}
 	}
 }
+
+// TestCSIDriverPassesPodTokensInSecrets: both installs' CSIDriver is the same and has the kubelet pass the pod's
+// token in NodePublishVolume's secrets (redacted by sidecars and loggers), so the apiserver has nothing to warn about.
+func TestCSIDriverPassesPodTokensInSecrets(t *testing.T) {
+	rendered := find(t, helmTemplate(t, "default", "--set", "csiDriver.enabled=true"), "CSIDriver")
+	file := readYAML[map[string]any](t, filepath.Join("config", "csi", "driver", "csidriver.yaml"))
+	if !reflect.DeepEqual(jsonRoundTrip(t, rendered.Object["spec"]), jsonRoundTrip(t, file["spec"])) {
+		t.Fatal("the chart's CSIDriver differs from config/csi/driver/csidriver.yaml")
+	}
+	if in, _, _ := unstructured.NestedBool(rendered.Object, "spec", "serviceAccountTokenInSecrets"); !in {
+		t.Fatal("the CSIDriver does not set serviceAccountTokenInSecrets: true")
+	}
+	manifest := run(t, nil, tool(t, "KUSTOMIZE"), "build", "config/csi/driver")
+	out, err := command(manifest, kubectl(t), dryRunArgs(t, "default")...).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "Warning") {
+		t.Fatalf("applying the CSIDriver: %v\n%s", err, out)
+	}
+}

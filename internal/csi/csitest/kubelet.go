@@ -33,7 +33,8 @@ import (
 )
 
 // PublishRequest is what the kubelet sends to publish an inline volume of the driver with attrs for pod, handing
-// over podToken for the manager's audience (CSIDriver podInfoOnMount and tokenRequests).
+// over podToken for the manager's audience in the request's secrets (CSIDriver podInfoOnMount, tokenRequests and
+// serviceAccountTokenInSecrets).
 func PublishRequest(volumeID, target string, pod mintapi.PodRef, attrs map[string]string, podToken string,
 	podTokenExpiry time.Time) *csi.NodePublishVolumeRequest {
 	tokens, _ := json.Marshal(map[string]any{mintapi.AudienceDefault: map[string]any{"token": podToken,
@@ -41,12 +42,13 @@ func PublishRequest(volumeID, target string, pod mintapi.PodRef, attrs map[strin
 	vc := map[string]string{
 		"csi.storage.k8s.io/pod.name": pod.Name, "csi.storage.k8s.io/pod.namespace": pod.Namespace,
 		"csi.storage.k8s.io/pod.uid": pod.UID, "csi.storage.k8s.io/serviceAccount.name": pod.ServiceAccount,
-		"csi.storage.k8s.io/ephemeral": "true", "csi.storage.k8s.io/serviceAccount.tokens": string(tokens),
+		"csi.storage.k8s.io/ephemeral": "true",
 	}
 	maps.Copy(vc, attrs)
 	return &csi.NodePublishVolumeRequest{VolumeId: volumeID, TargetPath: target, Readonly: true,
 		VolumeCapability: &csi.VolumeCapability{AccessType: &csi.VolumeCapability_Mount{
-			Mount: &csi.VolumeCapability_MountVolume{}}}, VolumeContext: vc}
+			Mount: &csi.VolumeCapability_MountVolume{}}}, VolumeContext: vc,
+		Secrets: map[string]string{"csi.storage.k8s.io/serviceAccount.tokens": string(tokens)}}
 }
 
 // ServiceAccount is the ServiceAccount CreatePod runs its pods as.

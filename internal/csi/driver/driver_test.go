@@ -214,15 +214,27 @@ func TestPublishFailures(t *testing.T) {
 		},
 		"no token for the audience": {
 			req: func(target string) *csi.NodePublishVolumeRequest {
-				return publishRequest(target, contextTokens, `{"other":{"token":"`+podTokenValue+`"}}`)
+				r := publishRequest(target)
+				r.Secrets[contextTokens] = `{"other":{"token":"` + podTokenValue + `"}}`
+				return r
 			},
 			wantCode: codes.InvalidArgument, wantMsg: `tokenRequests with that audience`,
 		},
 		"tokens unreadable": {
 			req: func(target string) *csi.NodePublishVolumeRequest {
-				return publishRequest(target, contextTokens, `{`+podTokenValue)
+				r := publishRequest(target)
+				r.Secrets[contextTokens] = `{` + podTokenValue
+				return r
 			},
 			wantCode: codes.InvalidArgument, wantMsg: "not readable JSON",
+		},
+		"no tokens in secrets or volume context": {
+			req: func(target string) *csi.NodePublishVolumeRequest {
+				r := publishRequest(target)
+				r.Secrets = nil
+				return r
+			},
+			wantCode: codes.InvalidArgument, wantMsg: `tokenRequests with that audience`,
 		},
 		"block volume": {
 			req: func(target string) *csi.NodePublishVolumeRequest {
@@ -266,10 +278,54 @@ func TestPublishFailures(t *testing.T) {
 	}
 }
 
+// tokensInVolumeContext moves the pod's tokens to where a kubelet without serviceAccountTokenInSecrets (or its
+// feature gate) puts them.
+func tokensInVolumeContext(req *csi.NodePublishVolumeRequest) *csi.NodePublishVolumeRequest {
+	req.VolumeContext[contextTokens] = req.Secrets[contextTokens]
+	req.Secrets = nil
+	return req
+}
+
+// TestPodTokenReadFromSecretsField: with serviceAccountTokenInSecrets the kubelet passes the pod's tokens only in the
+// request's secrets; the publish presents that token to the manager, and it wins over one in the volume context.
+func TestPodTokenReadFromSecretsField(t *testing.T) {
+	h := startDriver(t)
+	req := publishRequest(filepath.Join(t.TempDir(), "mount"))
+	if _, ok := req.VolumeContext[contextTokens]; ok {
+		t.Fatal("the fake kubelet put the tokens in the volume context")
+	}
+	req.VolumeContext[contextTokens] = `{"` + audience + `":{"token":"stale-volume-context-token"}}`
+	if _, err := h.node.NodePublishVolume(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if calls := h.minter.Calls(); len(calls) != 1 || calls[0].PodToken != podTokenValue {
+		t.Fatalf("mint calls %+v, want one with the token from the secrets", calls)
+	}
+}
+
+// TestPodTokenFallsBackToVolumeContext: a kubelet or apiserver without the CSIServiceAccountTokenSecrets gate passes
+// the tokens in the volume context; the publish still works.
+func TestPodTokenFallsBackToVolumeContext(t *testing.T) {
+	h := startDriver(t)
+	req := tokensInVolumeContext(publishRequest(filepath.Join(t.TempDir(), "mount")))
+	if _, err := h.node.NodePublishVolume(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if calls := h.minter.Calls(); len(calls) != 1 || calls[0].PodToken != podTokenValue {
+		t.Fatalf("mint calls %+v, want one with the token from the volume context", calls)
+	}
+}
+
+// TestCallLogsStripThePodToken: wherever the kubelet passes the tokens, the logged request does not hold them.
 func TestCallLogsStripThePodToken(t *testing.T) {
-	s := redact(publishRequest("/target")).String()
-	if strings.Contains(s, podTokenValue) || !strings.Contains(s, "***stripped***") ||
-		!strings.Contains(s, "app-0") {
-		t.Fatalf("redacted request: %s", s)
+	for name, req := range map[string]*csi.NodePublishVolumeRequest{
+		"secrets":        publishRequest("/target"),
+		"volume context": tokensInVolumeContext(publishRequest("/target")),
+	} {
+		s := redact(req).String()
+		if strings.Contains(s, podTokenValue) || !strings.Contains(s, "***stripped***") ||
+			!strings.Contains(s, "app-0") {
+			t.Fatalf("%s: redacted request: %s", name, s)
+		}
 	}
 }

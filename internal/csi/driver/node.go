@@ -49,7 +49,9 @@ const (
 	contextPodUID         = "csi.storage.k8s.io/pod.uid"
 	contextServiceAccount = "csi.storage.k8s.io/serviceAccount.name"
 	contextEphemeral      = "csi.storage.k8s.io/ephemeral"
-	// contextTokens holds the pod's ServiceAccount tokens, by audience: a secret, never logged (see redact).
+	// contextTokens holds the pod's ServiceAccount tokens, by audience: a secret, never logged (see redact). The
+	// kubelet puts it in the request's secrets when the CSIDriver sets serviceAccountTokenInSecrets (Kubernetes
+	// 1.35+, feature gate CSIServiceAccountTokenSecrets), else in the volume context.
 	contextTokens = "csi.storage.k8s.io/serviceAccount.tokens"
 )
 
@@ -141,7 +143,7 @@ func (ns *nodeServer) state(req *csi.NodePublishVolumeRequest) (storage.State, e
 			"the pod's identity is missing from the volume context: the CSIDriver %s needs podInfoOnMount: true",
 			mintapi.DriverName)
 	}
-	podToken, err := ns.podToken(vc[contextTokens])
+	podToken, err := ns.podToken(podTokens(req))
 	if err != nil {
 		return storage.State{}, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -149,9 +151,18 @@ func (ns *nodeServer) state(req *csi.NodePublishVolumeRequest) (storage.State, e
 		PodToken: podToken}, nil
 }
 
+// podTokens is the kubelet's JSON of the pod's ServiceAccount tokens: from the request's secrets, else (a kubelet or
+// apiserver without the CSIServiceAccountTokenSecrets gate) from the volume context.
+func podTokens(req *csi.NodePublishVolumeRequest) string {
+	if raw := req.GetSecrets()[contextTokens]; raw != "" {
+		return raw
+	}
+	return req.GetVolumeContext()[contextTokens]
+}
+
 // podToken picks the token for the manager's audience out of the kubelet's tokens. Errors never quote the input.
 func (ns *nodeServer) podToken(raw string) (mintapi.Token, error) {
-	missing := fmt.Errorf("no ServiceAccount token for audience %q in the volume context: the CSIDriver %s needs "+
+	missing := fmt.Errorf("no ServiceAccount token for audience %q in the publish request: the CSIDriver %s needs "+
 		"tokenRequests with that audience", ns.cfg.Audience, mintapi.DriverName)
 	if raw == "" {
 		return mintapi.Token{}, missing
@@ -161,7 +172,7 @@ func (ns *nodeServer) podToken(raw string) (mintapi.Token, error) {
 		ExpirationTimestamp time.Time `json:"expirationTimestamp"`
 	}
 	if err := json.Unmarshal([]byte(raw), &tokens); err != nil {
-		return mintapi.Token{}, errors.New("the ServiceAccount tokens in the volume context are not readable JSON")
+		return mintapi.Token{}, errors.New("the pod's ServiceAccount tokens are not readable JSON")
 	}
 	t, ok := tokens[ns.cfg.Audience]
 	if !ok || t.Token == "" {

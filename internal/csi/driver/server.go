@@ -64,8 +64,8 @@ func logCalls(log logr.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-// redact strips what protosanitizer strips (fields marked csi_secret) and the pod's ServiceAccount tokens, which the
-// kubelet passes in the volume context, a field the CSI spec does not mark secret.
+// redact strips what protosanitizer strips (fields marked csi_secret, among them the request's secrets) and the pod's
+// ServiceAccount tokens when the kubelet passes them in the volume context, a field the CSI spec does not mark secret.
 func redact(req any) fmt.Stringer {
 	if pub, ok := req.(*csi.NodePublishVolumeRequest); ok && pub.GetVolumeContext()[contextTokens] != "" {
 		c := proto.Clone(pub).(*csi.NodePublishVolumeRequest)
