@@ -162,12 +162,14 @@ func (u *upstream) openError(now time.Time) *Error {
 			u.host, u.failures, next.UTC().Format(time.RFC3339))}
 }
 
-// host returns host's state, creating it. Hosts idle for idleEviction, with a closed circuit and nothing in flight,
-// are dropped now and then, so a user who points issuers at many hosts leaves no lasting state.
+// host returns host's state, creating it. Hosts idle for idleEviction with nothing in flight are dropped now and
+// then, so a user who points issuers at many hosts leaves no lasting state. An open circuit goes too: a host still
+// in use is called (or refused) at least every session backoff (5 min plus jitter), and one nothing calls any more
+// (its issuers were deleted or moved) would otherwise be reported open, and alerted on, until the manager restarts.
 func (p *upstreams) host(host string, now time.Time) *upstream {
 	if now.Sub(p.lastSweep) >= idleEviction {
 		for h, u := range p.hosts {
-			if u.inFlight == 0 && u.openUntil.IsZero() && now.Sub(u.lastUsed) >= idleEviction {
+			if u.inFlight == 0 && now.Sub(u.lastUsed) >= idleEviction {
 				if u.label != otherHosts {
 					p.labelled--
 				}

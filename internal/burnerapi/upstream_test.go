@@ -208,6 +208,37 @@ func TestCircuitOpensAfterConsecutiveFailuresAndProbes(t *testing.T) {
 	}
 }
 
+// TestIdleOpenCircuitIsForgotten: the open circuit of a host no call has named for idleEviction (its issuers were
+// deleted or now name another URL) is dropped, so burner_api_upstream_circuit_open, and BurnerAPICircuitOpen, do
+// not stay on for a host nothing calls; a host still called keeps its open circuit.
+func TestIdleOpenCircuitIsForgotten(t *testing.T) {
+	clk := clocktesting.NewFakePassiveClock(t0)
+	p := newUpstreams(clk, 1)
+	fail := func(host string, n int) {
+		for range n {
+			c, err := p.acquire(host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.done(failed)
+		}
+	}
+	fail("gone", failureThreshold)
+	fail("kept", failureThreshold)
+	clk.SetTime(t0.Add(idleEviction / 2))
+	fail("kept", 1) // the probe of a session's retry
+	clk.SetTime(t0.Add(idleEviction))
+	fail("another", 1) // any call sweeps
+
+	c := &Client{upstreams: p}
+	if got := gaugeOf(t, c, "burner_api_upstream_circuit_open", "kept"); got != 1 {
+		t.Errorf("kept: circuit_open = %v, want 1", got)
+	}
+	if n := testutil.CollectAndCount(upstreamCollector{p}, "burner_api_upstream_circuit_open"); n != 2 {
+		t.Errorf("%d circuit_open series, want 2 (kept, another): the idle host's open circuit is still reported", n)
+	}
+}
+
 // TestUpstreamMetricsBoundTheirLabels: hosts past maxLabelledHosts share upstream="other", since users choose them.
 func TestUpstreamMetricsBoundTheirLabels(t *testing.T) {
 	p := newUpstreams(clocktesting.NewFakePassiveClock(t0), 1)
