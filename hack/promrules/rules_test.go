@@ -223,6 +223,32 @@ func TestOperatorAlerts(t *testing.T) {
   burner_issuer_demand_calls_per_second{kind="ClusterBurnerIssuer",namespace="",name="platform"} 48x60
   burner_issuer_allowed_calls_per_second{kind="ClusterBurnerIssuer",namespace="",name="platform"} 50x60
 `, 0},
+		{"BurnerAPICircuitOpen", `load 30s
+  burner_api_upstream_circuit_open{pod="a",upstream="api.example.com:443"} 1x60
+  burner_api_upstream_circuit_open{pod="b",upstream="api.example.com:443"} 0x60
+`, 5 * time.Minute},
+		// A handover: the old leader's pod goes away, the new leader's circuit opens on its first calls, and the
+		// alert does not start its 5 minutes again.
+		{"BurnerAPICircuitOpen", `load 30s
+  burner_api_upstream_circuit_open{pod="a",upstream="api.example.com:443"} 1x6 stale
+  burner_api_upstream_circuit_open{pod="b",upstream="api.example.com:443"} _x7 1x53
+`, 5 * time.Minute},
+		// Open for 4 minutes, then a probe is answered.
+		{"BurnerAPICircuitOpen", `load 30s
+  burner_api_upstream_circuit_open{pod="a",upstream="api.example.com:443"} 1x8 0x52
+`, 0},
+		{"BurnerAPIBulkheadFull", `load 30s
+  burner_api_upstream_refused_total{upstream="api.example.com:443",reason="in_flight_limit"} 0+20x60
+  burner_api_upstream_refused_total{upstream="api.example.com:443",reason="circuit_open"} 0x60
+`, 10*time.Minute + 30*time.Second},
+		// Refusals for 4 minutes, then the host keeps up.
+		{"BurnerAPIBulkheadFull", `load 30s
+  burner_api_upstream_refused_total{upstream="api.example.com:443",reason="in_flight_limit"} 0+20x8 160x52
+`, 0},
+		{"BurnerAPIBulkheadFull", `load 30s
+  burner_api_upstream_refused_total{upstream="api.example.com:443",reason="circuit_open"} 0+20x60
+  burner_api_upstream_refused_total{upstream="api.example.com:443",reason="in_flight_limit"} 0x60
+`, 0},
 		{"BurnerTokenExpired", `load 30s
   burner_token_expiration_timestamp_seconds{namespace="a",name="s"} 300x60
 `, 6*time.Minute + 30*time.Second},
