@@ -25,7 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/burner-operator/burner-operator/internal/burnerapi"
@@ -44,10 +44,10 @@ const (
 // the Secret cannot be read or created (no namespace, RBAC), the manager runs on with a secret of this process
 // only, and says so: ids then change on restart, which dashboards survive, while a manager that did not start
 // would let every token expire.
-func installKeyIDs(cfg *rest.Config, namespace string, log logr.Logger) burnerapi.KeyIDs {
+func installKeyIDs(mgr ctrl.Manager, namespace string, log logr.Logger) burnerapi.KeyIDs {
 	ctx, cancel := context.WithTimeout(context.Background(), keyIDTimeout)
 	defer cancel()
-	secret, err := installSecret(ctx, cfg, namespace)
+	secret, err := installSecret(ctx, mgr.GetAPIReader(), mgr.GetClient(), namespace)
 	if err == nil {
 		var ids burnerapi.KeyIDs
 		if ids, err = burnerapi.NewKeyIDs(secret); err == nil {
@@ -60,15 +60,12 @@ func installKeyIDs(cfg *rest.Config, namespace string, log logr.Logger) burnerap
 	return ids
 }
 
-// installSecret reads the install's key, creating the Secret with a random one if there is none.
-func installSecret(ctx context.Context, cfg *rest.Config, namespace string) ([]byte, error) {
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		return nil, err
-	}
+// installSecret reads the install's key, creating the Secret with a random one if there is none. It runs before the
+// manager's cache starts: the reader is the manager's direct one, and the writer's writes never go through a cache.
+func installSecret(ctx context.Context, r client.Reader, w client.Writer, namespace string) ([]byte, error) {
 	name := client.ObjectKey{Namespace: namespace, Name: KeyIDSecret}
 	s := &corev1.Secret{}
-	err = c.Get(ctx, name, s)
+	err := r.Get(ctx, name, s)
 	if apierrors.IsNotFound(err) {
 		s = &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: KeyIDSecret,
@@ -76,8 +73,8 @@ func installSecret(ctx context.Context, cfg *rest.Config, namespace string) ([]b
 			Immutable: new(true),
 			Data:      map[string][]byte{keyIDSecretKey: randomKey()},
 		}
-		if err = c.Create(ctx, s); apierrors.IsAlreadyExists(err) {
-			err = c.Get(ctx, name, s) // another replica created it first
+		if err = w.Create(ctx, s); apierrors.IsAlreadyExists(err) {
+			err = r.Get(ctx, name, s) // another replica created it first
 		}
 	}
 	if err != nil {

@@ -153,7 +153,6 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if log.GetSink() == nil {
 		log = ctrl.Log.WithName("setup")
 	}
-	keyLimiterMetrics.Store(limiter.Collector(installKeyIDs(cfg, o.ClusterResourceNamespace, log)))
 	apiOpts := []burnerapi.Option{burnerapi.WithClock(o.Clock), burnerapi.WithLimiter(limiter)}
 	if o.APITimeout > 0 {
 		apiOpts = append(apiOpts, burnerapi.WithTimeout(o.APITimeout))
@@ -198,6 +197,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	keyLimiterMetrics.Store(limiter.Collector(installKeyIDs(mgr, o.ClusterResourceNamespace, log)))
 
 	minter, err := internalcontroller.Setup(mgr, api, internalcontroller.SetupOptions{
 		ClusterResourceNamespace: o.ClusterResourceNamespace, AllowedURLs: allowed,
