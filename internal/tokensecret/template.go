@@ -74,8 +74,7 @@ func Shapes(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
 func InSync(s *corev1.Secret, t burnerv1alpha1.SecretTemplate) bool {
 	want := ""
 	if len(t.Labels)+len(t.Annotations) > 0 {
-		want = templateState(record(t), func(k string) (string, bool) { v, ok := t.Labels[k]; return v, ok },
-			func(k string) (string, bool) { v, ok := t.Annotations[k]; return v, ok })
+		want = templateState(record(t), lookup(t.Labels), lookup(t.Annotations))
 	}
 	return TemplateState(s) == want
 }
@@ -88,8 +87,12 @@ func TemplateState(s *corev1.Secret) string {
 	if rec == "" || strings.HasPrefix(rec, string(digestPrefix)) { // none, or compacted already
 		return rec
 	}
-	return templateState(rec, func(k string) (string, bool) { v, ok := s.Labels[k]; return v, ok },
-		func(k string) (string, bool) { v, ok := s.Annotations[k]; return v, ok })
+	return templateState(rec, lookup(s.Labels), lookup(s.Annotations))
+}
+
+// lookup reads a key of m, telling an absent key from an empty value.
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
 // templateState digests the record rec with the label and annotation values of the keys it names.
